@@ -1,0 +1,1 @@
+"""The agent terminal: caller identification, intake of tickets in one call, telephony."""

@@ -1,0 +1,84 @@
+"""Configuration from the environment (the names are a fixed contract, see DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CALLING_HOURS = "09:00-20:00"
+
+
+def database_url(url: str) -> str:
+    """Point plain ``postgres://`` and ``postgresql://`` URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _persistent_secret_key(instance_path: Path) -> str:
+    """The embedded default's key, kept in the instance folder so sessions survive a restart."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def config_from_env(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    public_url = environ.get("SERVICEDESK_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    twilio_credentials = all(
+        environ.get(name) for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+    )
+    telephony = environ.get("SERVICEDESK_TELEPHONY") or ("twilio" if twilio_credentials else "simulated")
+    if not twilio_credentials:
+        telephony = "simulated"
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'servicedesk.db'}"
+        ),
+        "SECRET_KEY": environ.get("SECRET_KEY") or _persistent_secret_key(instance_path),
+        "SERVICEDESK_PUBLIC_URL": public_url,
+        "SERVICEDESK_TIMEZONE": environ.get("SERVICEDESK_TIMEZONE", "Asia/Shanghai"),
+        "SERVICEDESK_TELEPHONY": telephony,
+        "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER"),
+        "SERVICEDESK_CALLBACK_DELAY_MINUTES": int(
+            environ.get("SERVICEDESK_CALLBACK_DELAY_MINUTES", "1440")
+        ),
+        "SERVICEDESK_CALLING_HOURS": environ.get("SERVICEDESK_CALLING_HOURS", DEFAULT_CALLING_HOURS),
+        "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
+        "REMEMBER_COOKIE_SECURE": public_url.startswith("https://"),
+    }
+
+
+class BaseConfig:
+    """Settings that do not come from the environment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+    LANGUAGES = ("en", "zh")
+    API_TITLE = "servicedesk"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_PAGE_SIZE = 50
+    SERVICEDESK_SCHEDULER_IN_PROCESS = False
+
+
+def instance_path_from_env(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get("SERVICEDESK_INSTANCE_PATH") or PROJECT_ROOT / "instance")

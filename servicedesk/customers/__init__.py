@@ -1,0 +1,1 @@
+"""Customers, their contacts and phone numbers, their assets and warranty entitlements."""

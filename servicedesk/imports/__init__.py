@@ -1,0 +1,1 @@
+"""Bulk CSV imports (idempotent upserts with a report of added, updated and rejected rows)."""

@@ -1,0 +1,1 @@
+"""Service regions and repair stations."""

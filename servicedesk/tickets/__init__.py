@@ -1,0 +1,1 @@
+"""Tickets of every kind, their lifecycle and their event history."""
