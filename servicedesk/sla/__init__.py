@@ -1,0 +1,1 @@
+"""Service levels and SLA: calendars, targets, clocks and escalation."""

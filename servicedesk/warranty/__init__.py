@@ -1,0 +1,1 @@
+"""Warranty coverage: service offerings, entitlements and the coverage decision."""
