@@ -12,6 +12,7 @@ from typing import Any
 
 from servicedesk.warranty.coverage import (
     N_,
+    CoverageDecision,
     EntitlementTerm,
     Reason,
     _active_hardware,
@@ -20,7 +21,7 @@ from servicedesk.warranty.coverage import (
     _terms,
 )
 
-__all__ = ["SERVICE_LEVELS", "LevelDecision", "effective_service_level"]
+__all__ = ["SERVICE_LEVELS", "LevelDecision", "effective_service_level", "repair_service_level"]
 
 #: Service levels, best first.
 SERVICE_LEVELS = ("onsite_4h", "onsite", "depot", "billable")
@@ -40,6 +41,10 @@ _APPLIES = {
     ),
 }
 _HAS_FOUR_HOUR = N_("This machine has 4-hour onsite response until %(end)s.")
+_DAMAGE_PROTECTION_ONLY = N_(
+    "Only accidental damage protection covers this repair, so it is handled as a carry-in "
+    "(depot) repair."
+)
 _FOUR_HOUR_UNAVAILABLE = N_(
     "4-hour response is not available in this city; next-business-day onsite service applies."
 )
@@ -107,3 +112,27 @@ def effective_service_level(
             return LevelDecision(level=level, reasons=(reason,))
 
     return LevelDecision(level="billable", reasons=tuple(_hardware_lapse_reasons(terms, on)))
+
+
+def repair_service_level(
+    coverage: CoverageDecision,
+    *,
+    entitlements: Iterable[EntitlementTerm],
+    on: date,
+    four_hour_available: bool,
+) -> LevelDecision:
+    """The service level of a repair once its coverage is decided.
+
+    A billable repair is ``billable``. A repair covered by accidental damage protection alone
+    (no active hardware warranty) is handled as a carry-in: ``depot``.
+    """
+    if coverage.billable:
+        return LevelDecision(level="billable", reasons=())
+    decision = effective_service_level(
+        entitlements=entitlements, on=on, four_hour_available=four_hour_available
+    )
+    if decision.level == "billable":
+        return LevelDecision(
+            level="depot", reasons=(Reason(_DAMAGE_PROTECTION_ONLY, {"offering": "adp"}),)
+        )
+    return decision

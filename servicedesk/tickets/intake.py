@@ -15,7 +15,7 @@ from servicedesk.auth.models import User
 from servicedesk.callcenter.models import Call
 from servicedesk.core.db import db
 from servicedesk.customers.models import Asset, Customer
-from servicedesk.sla.levels import effective_service_level
+from servicedesk.sla.levels import repair_service_level
 from servicedesk.stations.models import Station, StationCity
 from servicedesk.tickets.models import TICKET_KINDS, Ticket, TicketEvent
 from servicedesk.tickets.numbering import next_ticket_number
@@ -64,7 +64,12 @@ def four_hour_available(city: str) -> bool:
 
 
 def open_ticket(
-    actor: User, customer: Customer, request: TicketRequest, *, now: datetime, call: Call | None = None
+    actor: User,
+    customer: Customer,
+    request: TicketRequest,
+    *,
+    now: datetime,
+    call: Call | None = None,
 ) -> Ticket:
     _validate(request)
     asset = _asset_for(customer, request)
@@ -135,12 +140,11 @@ def apply_coverage(ticket: Ticket, *, now: datetime) -> None:
     ticket.billable = coverage.billable
     ticket.coverage_basis = list(coverage.basis)
     ticket.coverage_reasons = [reason.to_json() for reason in coverage.reasons]
-    if coverage.billable:
-        ticket.service_level = "billable"
-        ticket.service_level_reasons = []
-        return
-    level = effective_service_level(
-        entitlements=asset.terms, on=today, four_hour_available=four_hour_available(asset.city)
+    level = repair_service_level(
+        coverage,
+        entitlements=asset.terms,
+        on=today,
+        four_hour_available=not coverage.billable and four_hour_available(asset.city),
     )
     ticket.service_level = level.level
     ticket.service_level_reasons = [reason.to_json() for reason in level.reasons]

@@ -290,8 +290,25 @@ def test_every_level_message_is_extractable_reached_and_renders():
     term_sets = [
         [T(offering, START, END) for offering in combo] for combo in map(tuple, COMBINATIONS)
     ]
+    term_sets += [[*terms, T("adp", START, END)] for terms in term_sets]
+    from servicedesk.sla.levels import repair_service_level
+    from servicedesk.warranty.coverage import DAMAGE_TYPES, decide_coverage
+
+    on = date.fromisoformat(MID)
+    decisions = []
     for terms, available in itertools.product(term_sets, (True, False)):
-        for reason in level_of(terms, MID, available).reasons:
+        decisions.append(level_of(terms, MID, available))
+        for damage in DAMAGE_TYPES:
+            coverage = decide_coverage(
+                entitlements=terms, product_line="laptop", on=on, damage=damage
+            )
+            decisions.append(
+                repair_service_level(
+                    coverage, entitlements=terms, on=on, four_hour_available=available
+                )
+            )
+    for decision in decisions:
+        for reason in decision.reasons:
             assert set(PLACEHOLDER.findall(reason.message)) <= set(reason.params)
             assert "%(" not in reason.render()
             if reason.message in extracted:
@@ -388,3 +405,42 @@ def test_property_four_hour_capability_never_lowers_the_level(terms, on):
     with_4h = effective_service_level(entitlements=terms, on=on, four_hour_available=True)
     without = effective_service_level(entitlements=terms, on=on, four_hour_available=False)
     assert SERVICE_LEVELS.index(with_4h.level) <= SERVICE_LEVELS.index(without.level)
+
+
+def _coverage(**kwargs):
+    from servicedesk.warranty.coverage import decide_coverage
+
+    return decide_coverage(product_line="laptop", on=date(2026, 6, 1), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("terms", "damage", "four_hour", "expected"),
+    [
+        ([("depot", "2025-01-01", "2027-01-01")], "none", False, "depot"),
+        ([("onsite_4h", "2025-01-01", "2027-01-01")], "none", True, "onsite_4h"),
+        ([("onsite_4h", "2025-01-01", "2027-01-01")], "none", False, "onsite"),
+        ([("adp", "2025-01-01", "2027-01-01")], "liquid", False, "depot"),
+        (
+            [("adp", "2025-01-01", "2027-01-01"), ("onsite", "2025-01-01", "2027-01-01")],
+            "drop",
+            False,
+            "onsite",
+        ),
+        ([("onsite", "2025-01-01", "2027-01-01")], "liquid", False, "billable"),
+        ([("depot", "2020-01-01", "2022-01-01")], "none", False, "billable"),
+    ],
+)
+def test_repair_service_level(terms, damage, four_hour, expected):
+    from servicedesk.sla.levels import repair_service_level
+
+    entitlements = [
+        EntitlementTerm(o, date.fromisoformat(s), date.fromisoformat(e)) for o, s, e in terms
+    ]
+    coverage = _coverage(entitlements=entitlements, damage=damage)
+    decision = repair_service_level(
+        coverage, entitlements=entitlements, on=date(2026, 6, 1), four_hour_available=four_hour
+    )
+    assert decision.level == expected
+    assert (decision.level == "billable") == coverage.billable
+    for reason in decision.reasons:
+        assert reason.render()
