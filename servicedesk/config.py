@@ -10,6 +10,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CALLING_HOURS = "09:00-20:00"
+TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
 
 
 def database_url(url: str) -> str:
@@ -32,12 +33,9 @@ def _persistent_secret_key(instance_path: Path) -> str:
 
 def config_from_env(environ: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     public_url = environ.get("SERVICEDESK_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
-    twilio_credentials = all(
-        environ.get(name) for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
-    )
-    telephony = environ.get("SERVICEDESK_TELEPHONY") or ("twilio" if twilio_credentials else "simulated")
-    if not twilio_credentials:
-        telephony = "simulated"
+    twilio_credentials = all(environ.get(name) for name in TWILIO_SETTINGS)
+    wants_simulation = environ.get("SERVICEDESK_TELEPHONY", "").lower() == "simulated"
+    telephony = "twilio" if twilio_credentials and not wants_simulation else "simulated"
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(
             environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'servicedesk.db'}"
@@ -52,7 +50,9 @@ def config_from_env(environ: Mapping[str, str], instance_path: Path) -> dict[str
         "SERVICEDESK_CALLBACK_DELAY_MINUTES": int(
             environ.get("SERVICEDESK_CALLBACK_DELAY_MINUTES", "1440")
         ),
-        "SERVICEDESK_CALLING_HOURS": environ.get("SERVICEDESK_CALLING_HOURS", DEFAULT_CALLING_HOURS),
+        "SERVICEDESK_CALLING_HOURS": environ.get(
+            "SERVICEDESK_CALLING_HOURS", DEFAULT_CALLING_HOURS
+        ),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": public_url.startswith("https://"),
     }

@@ -51,7 +51,9 @@ class CustomerCard:
         return self.customer.contacts
 
 
-def find_customer_ids(*, phone: str | None = None, serial: str | None = None, q: str | None = None) -> list[int]:
+def find_customer_ids(
+    *, phone: str | None = None, serial: str | None = None, q: str | None = None
+) -> list[int]:
     """Customer ids matching, best first. ``q`` tries phone, serial, code, then names."""
     if phone:
         e164 = normalize_phone(phone)

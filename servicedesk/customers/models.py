@@ -37,9 +37,7 @@ class Customer(db.Model):
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id"
     )
-    assets: Mapped[list[Asset]] = relationship(
-        back_populates="customer", order_by="Asset.serial"
-    )
+    assets: Mapped[list[Asset]] = relationship(back_populates="customer", order_by="Asset.serial")
 
     @property
     def phones(self) -> list[ContactPhone]:
@@ -74,6 +72,7 @@ class ContactPhone(db.Model):
     extension: Mapped[str | None] = mapped_column(sa.String(10))
 
     contact: Mapped[Contact] = relationship(back_populates="phones")
+    customer: Mapped[Customer] = relationship()
 
 
 class Asset(db.Model):

@@ -91,9 +91,9 @@ def open_ticket(
         created_at=now,
         updated_at=now,
     )
+    db.session.add(ticket)
     if request.kind == "repair":
         apply_coverage(ticket, now=now)
-    db.session.add(ticket)
     db.session.add(
         TicketEvent(
             ticket=ticket,
