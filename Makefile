@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint format translations clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Migrate, load the demo data on first start, and serve on http://127.0.0.1:5000
+run: $(STAMP)
+	$(BIN)/servicedesk db upgrade
+	$(BIN)/servicedesk demo load --if-empty
+	$(BIN)/servicedesk demo logins
+	@echo "servicedesk is serving on http://$(HOST):$(PORT) (Ctrl+C stops it)"
+	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call servicedesk:create_app
+
+## The whole suite (set SERVICEDESK_TEST_DATABASE_URL to run it on PostgreSQL)
+test: $(STAMP)
+	scripts/ensure-chromium
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Re-extract the messages and update both catalogs (then translate and compile)
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d translations
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
