@@ -80,12 +80,14 @@ def _register_blueprints(app: Flask) -> None:
     from servicedesk.api import init_api
     from servicedesk.auth.views import bp as auth_bp
     from servicedesk.callcenter.views import bp as callcenter_bp
+    from servicedesk.errors import init_errors
     from servicedesk.tickets.views import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(callcenter_bp)
     app.register_blueprint(tickets_bp)
     init_api(app)
+    init_errors(app)
 
 
 def _register_commands(app: Flask) -> None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -13,8 +24,12 @@ from servicedesk.auth.forms import LoginForm
 from servicedesk.auth.models import User
 from servicedesk.core.db import db
 from servicedesk.extensions import login_manager
+from servicedesk.warranty.coverage import N_
 
 bp = Blueprint("auth", __name__)
+
+login_manager.login_message = N_("Please sign in to see this page.")
+login_manager.localize_callback = gettext
 
 
 @login_manager.user_loader
@@ -26,6 +41,13 @@ def home_for(user: User) -> str:
     if user.role == "station":
         return url_for("tickets.station_queue")
     return url_for("callcenter.terminal")
+
+
+@bp.before_app_request
+def choose_locale_afresh() -> None:
+    """Pick the language again for each request, even when requests share an app context
+    (as the test client's do), so that a switch or a browser preference takes effect."""
+    refresh()
 
 
 @bp.route("/")
@@ -69,6 +91,7 @@ def set_language(code: str):
     if current_user.is_authenticated:
         current_user.language = code
         db.session.commit()
+    refresh()
     target = request.form.get("next", "")
     return redirect(target if _is_local(target) else url_for("auth.index"))
 
