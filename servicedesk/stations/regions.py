@@ -68,9 +68,38 @@ def load_default_regions() -> int:
     return sum(upsert_region(row) for row in read_default_regions())
 
 
+#: Official names whose short form is not just the name minus a suffix.
+_OFFICIAL_PLACE_NAMES = {
+    "内蒙古自治区": "内蒙古",
+    "广西壮族自治区": "广西",
+    "西藏自治区": "西藏",
+    "宁夏回族自治区": "宁夏",
+    "新疆维吾尔自治区": "新疆",
+    "香港特别行政区": "香港",
+    "澳门特别行政区": "澳门",
+}
+_PLACE_SUFFIXES = ("省", "市")
+
+
+def normalize_place(name: str) -> str:
+    """The short name regions use for a province or city: ``广东省`` → ``广东``, ``北京市`` →
+    ``北京``, ``广西壮族自治区`` → ``广西``, ``深圳市`` → ``深圳``.
+
+    Surrounding whitespace (full-width too) is dropped. A suffix is kept when removing it would
+    leave a single character, and names without a known suffix are returned as they are.
+    """
+    name = name.strip()
+    if name in _OFFICIAL_PLACE_NAMES:
+        return _OFFICIAL_PLACE_NAMES[name]
+    for suffix in _PLACE_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
 def region_for(province: str, city: str | None = None) -> str | None:
     """The region code serving a site: a city listed on its own (深圳) wins over its province."""
-    names = [name for name in (city, province) if name]
+    names = [normalize_place(name) for name in (city, province) if name]
     rows = dict(
         db.session.execute(
             sa.select(RegionPlace.name, RegionPlace.region_code).where(RegionPlace.name.in_(names))
