@@ -1,7 +1,27 @@
-"""The JSON API under /api/v1."""
+"""The JSON API under /api/v1, documented by the OpenAPI document at /api/v1/openapi.json."""
 
 from flask import Flask
 
+from servicedesk.api.base import BEARER_SCHEME, BEARER_SECURITY_SCHEME
+from servicedesk.api.errors import ServiceDeskApi
+from servicedesk.api.timing import init_server_timing
+from servicedesk.extensions import csrf
 
-def init_api(app: Flask) -> None:
-    pass
+API_DESCRIPTION = (
+    "Call-center intake and tickets. Authenticate with `Authorization: Bearer <token>`. "
+    'Errors are `{"error": {"code", "message"}}` (422s add `fields`); times are ISO 8601 '
+    "with their offset."
+)
+
+
+def init_api(app: Flask) -> ServiceDeskApi:
+    from servicedesk.api.identify import blp as identify_blp
+    from servicedesk.api.tickets import blp as tickets_blp
+
+    api = ServiceDeskApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
+    api.spec.components.security_scheme(BEARER_SCHEME, BEARER_SECURITY_SCHEME)
+    for blueprint in (identify_blp, tickets_blp):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
+    init_server_timing(app)
+    return api
