@@ -18,7 +18,13 @@ from servicedesk.auth.services import create_user, issue_token
 from servicedesk.core.db import db as _db
 from servicedesk.customers.models import Asset, Contact, ContactPhone, Customer, Entitlement
 from servicedesk.customers.phones import parse_phone
-from servicedesk.stations.models import Region, RegionPlace, Station, StationCity, StationProductLine
+from servicedesk.stations.models import (
+    Region,
+    RegionPlace,
+    Station,
+    StationCity,
+    StationProductLine,
+)
 
 TEST_DATABASE_URL = os.environ.get("SERVICEDESK_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
@@ -256,9 +262,7 @@ def login(client, db):
 
     def do(user, password=PASSWORD):
         db.session.commit()
-        response = client.post(
-            "/login", data={"username": user.username, "password": password}
-        )
+        response = client.post("/login", data={"username": user.username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         return response
 
