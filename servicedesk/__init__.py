@@ -72,6 +72,8 @@ def _register_models() -> None:
     from servicedesk.auth import models as _auth  # noqa: F401
     from servicedesk.callcenter import models as _callcenter  # noqa: F401
     from servicedesk.customers import models as _customers  # noqa: F401
+    from servicedesk.notifications import models as _notifications  # noqa: F401
+    from servicedesk.sla import models as _sla  # noqa: F401
     from servicedesk.stations import models as _stations  # noqa: F401
     from servicedesk.tickets import models as _tickets  # noqa: F401
 

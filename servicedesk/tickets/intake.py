@@ -16,6 +16,7 @@ from servicedesk.callcenter.models import Call
 from servicedesk.core.db import db
 from servicedesk.customers.models import Asset, Customer
 from servicedesk.sla.levels import repair_service_level
+from servicedesk.sla.services import record_status, start_clocks
 from servicedesk.stations.models import Station, StationCity
 from servicedesk.tickets.models import TICKET_KINDS, Ticket, TicketEvent
 from servicedesk.tickets.numbering import next_ticket_number
@@ -94,6 +95,7 @@ def open_ticket(
     db.session.add(ticket)
     if request.kind == "repair":
         apply_coverage(ticket, now=now)
+    start_clocks(ticket, now=now)
     db.session.add(
         TicketEvent(
             ticket=ticket,
@@ -118,6 +120,7 @@ def open_ticket(
                 reason="answered during the call",
             )
         )
+        record_status(ticket, "closed", now=now, previous="new")
     if call is not None and call.customer_id is None:
         call.customer = customer
     db.session.flush()

@@ -78,12 +78,25 @@ class Ticket(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    diagnosis_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the agent's phone diagnosis ended; starts the 4-hour arrival clock."""
+    sla_targets: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """The promise given when the ticket was opened (later target edits do not change it)."""
 
     customer = relationship("Customer")
     asset = relationship("Asset")
     call = relationship("Call", back_populates="tickets")
     station = relationship("Station")
     created_by = relationship("User")
+    clocks = relationship(
+        "SlaClock", back_populates="ticket", cascade="all, delete-orphan", order_by="SlaClock.id"
+    )
+    pauses = relationship(
+        "TicketPause",
+        back_populates="ticket",
+        cascade="all, delete-orphan",
+        order_by="TicketPause.started_at",
+    )
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"
     )

@@ -1,0 +1,1 @@
+"""In-app notifications (SLA warnings and escalations) for supervisors and stations."""
