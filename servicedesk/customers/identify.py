@@ -8,7 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from servicedesk.core.db import db
 from servicedesk.customers.models import Asset, Contact, ContactPhone, Customer
@@ -188,7 +188,7 @@ def _tickets_by_customer(customer_ids: list[int]) -> dict[int, list[Ticket]]:
             Ticket.customer_id.in_(customer_ids),
             sa.or_(Ticket.status.in_(OPEN_STATUSES), Ticket.id.in_(recent_ids)),
         )
-        .options(selectinload(Ticket.asset), selectinload(Ticket.station))
+        .options(joinedload(Ticket.asset), joinedload(Ticket.station))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     )
     grouped: dict[int, list[Ticket]] = {}
