@@ -17,6 +17,7 @@ from servicedesk.sla.clock import Pause, adjusted_due
 from servicedesk.sla.models import SlaClock, SlaTargetChange, SlaTargetSetting, TicketPause
 from servicedesk.sla.targets import (
     WARN_FRACTION,
+    Target,
     TargetTable,
     TicketTargets,
     clock_start,
@@ -30,6 +31,12 @@ RESPOND_MET_STATUSES = frozenset(
 )
 ARRIVE_MET_STATUSES = frozenset({"on_site", "resolved", "closed"})
 RESOLVE_MET_STATUSES = frozenset({"resolved", "closed"})
+#: The statuses at which each target counts as met.
+MET_STATUSES = {
+    "respond": RESPOND_MET_STATUSES,
+    "arrive": ARRIVE_MET_STATUSES,
+    "resolve": RESOLVE_MET_STATUSES,
+}
 PAUSED_STATUS = "waiting_customer"
 
 
@@ -93,53 +100,69 @@ def start_clocks(ticket, *, now: datetime, table: TargetTable | None = None) -> 
     _create_clocks(ticket, targets, now=now)
 
 
-def restart_clocks(ticket, *, now: datetime) -> None:
-    """Recompute the promise after the service level changed (the agent corrected the asset).
+def restart_clocks(ticket, *, now: datetime, keep_promise: bool = False) -> None:
+    """Recount the clocks not met yet, for an open ticket.
 
-    Clocks already met keep their result; the others are replaced by the new level's targets,
-    counted from the ticket's opening as before.
+    After the agent corrected the asset (``keep_promise=False``) the current table's targets
+    for the ticket's service level become its promise; after the phone diagnosis ended
+    (``keep_promise=True``) the stored promise stays and only the clock starts move (the
+    ``onsite_4h`` arrival counts from ``ticket.diagnosis_ended_at``).
+
+    Clocks already met keep their result. The others are recomputed in place, counted from
+    the ticket's opening (or the diagnosis end) with the pauses so far; they keep their id and
+    their warning and breach records, so notifications stay tied to them and each is sent once
+    per ticket and target (a recorded breach is not undone). A clock whose target the new
+    promise no longer has is stopped at ``now``; a target the old promise lacked gets a new
+    clock.
     """
-    targets = targets_for(current_target_table(), ticket.service_level, ticket.kind)
-    ticket.sla_targets = targets.to_json()
-    met = {clock.target for clock in ticket.clocks if clock.met_at is not None}
-    for clock in list(ticket.clocks):
-        if clock.target not in met:
-            ticket.clocks.remove(clock)
+    if keep_promise and ticket.sla_targets is not None:
+        targets = TicketTargets.from_json(ticket.sla_targets)
+    else:
+        targets = targets_for(current_target_table(), ticket.service_level, ticket.kind)
+        ticket.sla_targets = targets.to_json()
+    wanted = dict(targets.items())
+    existing = {clock.target: clock for clock in ticket.clocks}
+    for name, clock in existing.items():
+        if name not in wanted and clock.met_at is None and clock.stopped_at is None:
+            clock.stopped_at = now
+            clock.paused_since = None
+    pauses = [Pause(p.started_at, p.ended_at) for p in ticket.pauses]
+    for name, target in wanted.items():
+        clock = existing.get(name)
+        if clock is not None and clock.met_at is not None:
+            continue
+        if clock is None:
+            clock = SlaClock(target=name)
+            _give_promise(clock, target, ticket, pauses, now=now)
+            ticket.clocks.append(clock)
+        else:
+            _give_promise(clock, target, ticket, pauses, now=now)
+        clock.stopped_at = None
+        if ticket.status == PAUSED_STATUS and clock.paused_since is None:
+            clock.paused_since = now
     db.session.flush()
-    _create_clocks(ticket, targets, now=now, skip=met)
-    if ticket.status == PAUSED_STATUS:
-        for clock in ticket.clocks:
-            if clock.met_at is None and clock.paused_since is None:
-                clock.paused_since = now
 
 
-def _create_clocks(ticket, targets: TicketTargets, *, now: datetime, skip=frozenset()) -> None:
-    timezone = ticket.customer.timezone
-    opened_at = ticket.created_at
+def _create_clocks(ticket, targets: TicketTargets, *, now: datetime) -> None:
     pauses = [Pause(p.started_at, p.ended_at) for p in ticket.pauses]
     for name, target in targets.items():
-        if name in skip:
-            continue
-        calendar = calendar_for(target.clock, timezone)
-        start = clock_start(target, opened_at, ticket.diagnosis_ended_at)
-        original_due = target.due(start, calendar)
-        due = (
-            adjusted_due(original_due, pauses, calendar, now, clock_start=start)
-            if pauses
-            else original_due
-        )
-        ticket.clocks.append(
-            SlaClock(
-                target=name,
-                clock=target.clock,
-                timezone=timezone,
-                started_at=start,
-                original_due_at=original_due,
-                due_at=due,
-                warn_at=warn_at(start, due, WARN_FRACTION, calendar),
-            )
-        )
+        clock = SlaClock(target=name)
+        _give_promise(clock, target, ticket, pauses, now=now)
+        ticket.clocks.append(clock)
     db.session.flush()
+
+
+def _give_promise(
+    clock: SlaClock, target: Target, ticket, pauses: list[Pause], *, now: datetime
+) -> None:
+    """Set a clock's calendar, start, original due time and (paused-out) due and warning."""
+    timezone = ticket.customer.timezone
+    calendar = calendar_for(target.clock, timezone)
+    clock.clock = target.clock
+    clock.timezone = timezone
+    clock.started_at = clock_start(target, ticket.created_at, ticket.diagnosis_ended_at)
+    clock.original_due_at = target.due(clock.started_at, calendar)
+    _push_out(clock, pauses, calendar, now=now)
 
 
 def record_status(ticket, status: str, *, now: datetime, previous: str | None = None) -> None:
@@ -151,13 +174,12 @@ def record_status(ticket, status: str, *, now: datetime, previous: str | None = 
             if clock.met_at is None and clock.stopped_at is None:
                 clock.stopped_at = now
         return
-    meets = {
-        "respond": status in RESPOND_MET_STATUSES,
-        "arrive": status in ARRIVE_MET_STATUSES,
-        "resolve": status in RESOLVE_MET_STATUSES,
-    }
     for clock in ticket.clocks:
-        if meets[clock.target] and clock.met_at is None and clock.stopped_at is None:
+        if (
+            status in MET_STATUSES[clock.target]
+            and clock.met_at is None
+            and clock.stopped_at is None
+        ):
             clock.met_at = now
             clock.paused_since = None
     if status == PAUSED_STATUS and previous != PAUSED_STATUS:
