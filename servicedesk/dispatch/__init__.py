@@ -1,0 +1,1 @@
+"""Dispatch: which repair station takes a repair, and why (pure rules in ``rules``)."""
