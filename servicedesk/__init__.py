@@ -83,11 +83,13 @@ def _register_blueprints(app: Flask) -> None:
     from servicedesk.auth.views import bp as auth_bp
     from servicedesk.callcenter.views import bp as callcenter_bp
     from servicedesk.errors import init_errors
+    from servicedesk.sla.views import bp as sla_bp
     from servicedesk.tickets.views import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(callcenter_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(sla_bp)
     init_api(app)
     init_errors(app)
 

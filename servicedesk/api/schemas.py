@@ -19,7 +19,10 @@ from flask_babel import gettext
 from marshmallow import fields, validate
 
 from servicedesk.api.cursors import decode_cursor, encode_cursor
+from servicedesk.core.db import utcnow
 from servicedesk.customers.identify import AssetView
+from servicedesk.sla.standing import API_STATUSES, api_status, clock_state
+from servicedesk.sla.targets import CLOCKS, TARGET_NAMES
 from servicedesk.tickets.intake import SUMMARY_MAX
 from servicedesk.tickets.models import TICKET_KINDS, TICKET_STATUSES, Ticket
 from servicedesk.tickets.queries import MAX_PAGE_SIZE, TicketPosition
@@ -303,19 +306,88 @@ class CoverageSchema(ma.Schema):
     reasons = RenderedReasons(metadata={"description": "Why, in the request's language."})
 
 
+class SlaTargetSchema(ma.Schema):
+    due = LocalDateTime(
+        metadata={
+            "description": "When the target is due: the promise, moved out by the time the "
+            "ticket waited on the customer (while it waits, the due time as it stood when the "
+            "wait began)."
+        }
+    )
+    original_due = LocalDateTime(metadata={"description": "The due time first promised."})
+    met_at = LocalDateTime(allow_none=True, metadata={"description": "When the target was met."})
+    status = fields.String(
+        metadata={
+            "enum": list(API_STATUSES),
+            "description": "met (on time); breached (met late, or not met by the due time); "
+            "running; paused (waiting on the customer); stopped (ticket cancelled).",
+        }
+    )
+    met = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "true: met on time; false: met late or breached; null: open."},
+    )
+    clock = fields.String(
+        metadata={"enum": list(CLOCKS), "description": "business hours or around the clock"}
+    )
+
+
+class SlaTargetsSchema(ma.Schema):
+    respond = fields.Nested(SlaTargetSchema, allow_none=True)
+    arrive = fields.Nested(
+        SlaTargetSchema,
+        allow_none=True,
+        metadata={"description": "On site (onsite levels) or received; null when not promised."},
+    )
+    resolve = fields.Nested(SlaTargetSchema, allow_none=True)
+
+
 class SlaSchema(ma.Schema):
-    respond_by = LocalDateTime(allow_none=True)
-    arrive_by = LocalDateTime(allow_none=True)
-    resolve_by = LocalDateTime(allow_none=True)
+    respond_by = LocalDateTime(allow_none=True, metadata={"description": "Due time; null: none."})
+    arrive_by = LocalDateTime(allow_none=True, metadata={"description": "Due time; null: none."})
+    resolve_by = LocalDateTime(allow_none=True, metadata={"description": "Due time; null: none."})
+    targets = fields.Nested(
+        SlaTargetsSchema,
+        metadata={"description": "Each target's due time and status; null when not promised."},
+    )
 
 
 def _repair_coverage(ticket: Ticket) -> Ticket | None:
     return ticket if ticket.kind == "repair" else None
 
 
-def _sla_due_times(ticket: Ticket) -> dict[str, datetime | None]:
-    """SLA due times are not computed yet: the keys are there, with null values."""
-    return {"respond_by": None, "arrive_by": None, "resolve_by": None}
+def _sla_block(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's SLA clocks: due times at the top (as DESIGN.md names them) and, per
+    target, where it stands now."""
+    now = utcnow()
+    clocks = {clock.target: clock for clock in ticket.clocks}
+    targets: dict[str, dict[str, Any] | None] = {}
+    for name in TARGET_NAMES:
+        clock = clocks.get(name)
+        if clock is None:
+            targets[name] = None
+            continue
+        state = clock_state(
+            clock.due_at,
+            now,
+            met_at=clock.met_at,
+            paused_since=clock.paused_since,
+            stopped_at=clock.stopped_at,
+        )
+        targets[name] = {
+            "due": clock.due_at,
+            "original_due": clock.original_due_at,
+            "met_at": clock.met_at,
+            "status": api_status(state),
+            "met": {"met": True, "late": False, "breached": False}.get(state),
+            "clock": clock.clock,
+        }
+    block: dict[str, Any] = {
+        f"{name}_by": None if targets[name] is None else targets[name]["due"]
+        for name in TARGET_NAMES
+    }
+    block["targets"] = targets
+    return block
 
 
 class TicketEventSchema(ma.Schema):
@@ -350,7 +422,7 @@ class TicketSchema(ma.Schema):
         metadata={"description": "Repairs only; null for other kinds."},
     )
     service_level = fields.String(allow_none=True)
-    sla = Derived(SlaSchema, _sla_due_times)
+    sla = Derived(SlaSchema, _sla_block)
     station = fields.Nested(StationRefSchema, allow_none=True)
     dispatch = fields.Dict(
         allow_none=True,

@@ -100,6 +100,8 @@ LANGUAGE_LABELS = {
 EVENT_ACTION_LABELS = {
     "created": _l("Ticket opened"),
     "status": _l("Status changed"),
+    "diagnosis_ended": _l("Phone diagnosis ended"),
+    "asset_corrected": _l("Machine corrected"),
 }
 
 #: Reasons the services store in English on ticket events; translated when shown.

@@ -20,10 +20,21 @@ from werkzeug.security import generate_password_hash
 from servicedesk.auth.models import User
 from servicedesk.callcenter.models import Call
 from servicedesk.core.db import db, utcnow
-from servicedesk.customers.models import Asset, Contact, ContactPhone, Customer, Entitlement
+from servicedesk.customers.models import (
+    DEFAULT_TIMEZONE,
+    Asset,
+    Contact,
+    ContactPhone,
+    Customer,
+    Entitlement,
+)
+from servicedesk.demo.clocks import replay_clocks
 from servicedesk.demo.generate import DEFAULT_SEED, build_demo_data
 from servicedesk.demo.showcase import DEMO_PASSWORD, SHOWCASE_ENTERPRISE_CODE, SUPERVISOR_USERNAME
 from servicedesk.demo.specs import DemoData, EventSpec, TicketSpec
+from servicedesk.sla.models import SlaClock, TicketPause
+from servicedesk.sla.services import current_target_table
+from servicedesk.sla.targets import TicketTargets, targets_for
 from servicedesk.stations.models import Station, StationCity, StationProductLine
 from servicedesk.stations.regions import load_default_regions, read_default_regions
 from servicedesk.tickets.models import Ticket, TicketEvent, format_ticket_number
@@ -52,6 +63,7 @@ class DemoSummary:
     calls: int
     tickets: int
     events: int
+    clocks: int
     seconds: float
 
 
@@ -342,11 +354,13 @@ class _Loader:
             call_of.update((id(ticket), call_id) for ticket in call.tickets)
         tickets = sorted(self.data.tickets, key=lambda ticket: ticket.created_at)
         numbers = _reserve_numbers(tickets)
+        table = current_target_table()
+        promises = [targets_for(table, t.service_level, t.kind) for t in tickets]
         _insert(
             Ticket,
             [
-                self._ticket_row(ticket, call_of[id(ticket)], number)
-                for ticket, number in zip(tickets, numbers, strict=True)
+                self._ticket_row(ticket, call_of[id(ticket)], number, promise)
+                for ticket, number, promise in zip(tickets, numbers, promises, strict=True)
             ],
         )
         ticket_ids = _ids_by(Ticket.number)
@@ -362,6 +376,37 @@ class _Loader:
             f"calls: {len(calls)}; tickets: {len(tickets)} ({still_open} open); "
             f"ticket events: {len(events)}"
         )
+        self.clocks([ticket_ids[number] for number in numbers], tickets, promises)
+
+    def clocks(
+        self, ids: Sequence[int], tickets: Sequence[TicketSpec], promises: Sequence[TicketTargets]
+    ) -> None:
+        """SLA clocks and waits on the customer, replayed from each ticket's status history."""
+        clock_rows: list[dict[str, Any]] = []
+        pause_rows: list[dict[str, Any]] = []
+        for ticket_id, ticket, promise in zip(ids, tickets, promises, strict=True):
+            replayed = replay_clocks(
+                promise,
+                opened_at=ticket.created_at,
+                timezone=DEFAULT_TIMEZONE,
+                changes=[
+                    (event.at, event.from_status, event.to_status)
+                    for event in ticket.events
+                    if event.action == "status"
+                ],
+            )
+            clock_rows += [{"ticket_id": ticket_id, **row} for row in replayed.clocks]
+            pause_rows += [{"ticket_id": ticket_id, **row} for row in replayed.pauses]
+        _insert(SlaClock, clock_rows)
+        _insert(TicketPause, pause_rows)
+        self.counts["clocks"] = len(clock_rows)
+        still_running = sum(
+            1 for row in clock_rows if row["met_at"] is None and row["stopped_at"] is None
+        )
+        self.report(
+            f"SLA clocks: {len(clock_rows)} ({still_running} running); "
+            f"waits on the customer: {len(pause_rows)}"
+        )
 
     def _event_row(self, ticket_id: int, event: EventSpec) -> dict[str, Any]:
         return {
@@ -375,7 +420,9 @@ class _Loader:
             "data": event.data,
         }
 
-    def _ticket_row(self, ticket: TicketSpec, call_id: int, number: str) -> dict[str, Any]:
+    def _ticket_row(
+        self, ticket: TicketSpec, call_id: int, number: str, promise: TicketTargets
+    ) -> dict[str, Any]:
         return {
             "number": number,
             "kind": ticket.kind,
@@ -399,6 +446,7 @@ class _Loader:
             "created_at": ticket.created_at,
             "updated_at": ticket.updated_at,
             "closed_at": ticket.closed_at,
+            "sla_targets": promise.to_json(),
         }
 
 

@@ -31,6 +31,7 @@ def ticket_detail_options() -> tuple[ORMOption, ...]:
         selectinload(Ticket.asset),
         selectinload(Ticket.station),
         selectinload(Ticket.events).selectinload(TicketEvent.actor),
+        selectinload(Ticket.clocks),
     )
 
 

@@ -133,7 +133,8 @@ def test_open_a_covered_repair(client, db, agent, laptop, bearer):
     assert coverage["reasons"] and all(isinstance(r, str) and r for r in coverage["reasons"])
     assert "2027-12-31" in " ".join(coverage["reasons"])
     assert ticket["service_level"] == "depot"
-    assert ticket["sla"] == {"respond_by": None, "arrive_by": None, "resolve_by": None}
+    assert ticket["sla"]["respond_by"] == "2026-11-20T14:30:00+08:00"
+    assert ticket["sla"]["arrive_by"] is None
     assert ticket["station"] is None and ticket["dispatch"] is None and ticket["parts"] == []
     assert ticket["created_at"] == "2026-11-20T10:30:00+08:00"
     [event] = ticket["events"]
