@@ -390,6 +390,18 @@ def _sla_block(ticket: Ticket) -> dict[str, Any]:
     return block
 
 
+class TicketPartSchema(ma.Schema):
+    kind = fields.String()
+    part_no = fields.String()
+    faulty_serial = fields.String(allow_none=True)
+    replacement_serial = fields.String(allow_none=True)
+    value = fields.Decimal(as_string=True, allow_none=True)
+    whole_unit = fields.Boolean()
+    retained_by_customer = fields.Boolean(allow_none=True)
+    drive_disposition = fields.String(allow_none=True)
+    charged_to = fields.String()
+
+
 class TicketEventSchema(ma.Schema):
     at = LocalDateTime()
     actor = fields.String(
@@ -429,7 +441,7 @@ class TicketSchema(ma.Schema):
         dump_default=None,
         metadata={"description": "The dispatch decision; null until dispatching exists."},
     )
-    parts = fields.List(fields.Dict(), dump_default=list)
+    parts = fields.Nested(TicketPartSchema, many=True)
     created_at = LocalDateTime()
     events = fields.Nested(TicketEventSchema, many=True)
 

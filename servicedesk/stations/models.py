@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from servicedesk.core.choices import check_in
-from servicedesk.core.db import db
+from servicedesk.core.db import JSONType, UTCDateTime, db, utcnow
 from servicedesk.warranty.coverage import PRODUCT_LINES
 
 STATION_STATUSES = ("active", "probation", "suspended")
@@ -56,6 +59,8 @@ class Station(db.Model):
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
     capacity: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    satisfaction: Mapped[float | None] = mapped_column()
+    """Rolling 90-day satisfaction rate, 0..1; None until enough answers (scorecards)."""
 
     region: Mapped[Region] = relationship()
     cities: Mapped[list[StationCity]] = relationship(
@@ -98,3 +103,19 @@ class StationProductLine(db.Model):
     product_line: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
 
     station: Mapped[Station] = relationship(back_populates="product_lines")
+
+
+class StationChange(db.Model):
+    """One supervisor edit of a station: what changed (before and after) and who did it."""
+
+    __tablename__ = "station_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    """``{field: {"before": ..., "after": ...}}``."""
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+    changed_by = relationship("User")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +54,9 @@ class Ticket(db.Model):
         check_in("service_level", SERVICE_LEVELS),
         sa.Index("ix_tickets_customer_created", "customer_id", "created_at"),
         sa.Index("ix_tickets_status_created", "status", "created_at"),
+        sa.Index("ix_tickets_station_status", "station_id", "status"),
+        sa.Index("ix_tickets_dispatch_waiting", "dispatch_state", "waiting_since"),
+        check_in("dispatch_state", ("dispatched", "waiting")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,7 +66,7 @@ class Ticket(db.Model):
     customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"))
     asset_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assets.id"), index=True)
     call_id: Mapped[int | None] = mapped_column(sa.ForeignKey("calls.id"), index=True)
-    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"))
     summary: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     damage: Mapped[str] = mapped_column(sa.String(20), default="none")
@@ -82,6 +86,17 @@ class Ticket(db.Model):
     """When the agent's phone diagnosis ended; starts the 4-hour arrival clock."""
     sla_targets: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     """The promise given when the ticket was opened (later target edits do not change it)."""
+    dispatch_state: Mapped[str | None] = mapped_column(sa.String(20))
+    """``dispatched`` or ``waiting`` (in the supervisors' queue); None for non-repairs."""
+    dispatch_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """The last dispatch decision with every candidate and why it won or lost."""
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    visit_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    visit_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    billable_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
+    quote: Mapped[str] = mapped_column(sa.Text, default="")
+    closing_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """The warranty rules applied at closing (drives, damage protection, billable parts)."""
 
     customer = relationship("Customer")
     asset = relationship("Asset")
@@ -96,6 +111,9 @@ class Ticket(db.Model):
         back_populates="ticket",
         cascade="all, delete-orphan",
         order_by="TicketPause.started_at",
+    )
+    parts: Mapped[list[TicketPart]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="TicketPart.id"
     )
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"
@@ -131,3 +149,33 @@ class TicketEvent(db.Model):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor = relationship("User")
+
+
+PART_CHARGES = ("warranty", "adp", "billable")
+DRIVE_DISPOSITIONS = ("retained_by_customer", "return_to_maker")
+
+
+class TicketPart(db.Model):
+    """A part used in a repair, as recorded by the station when it closes the ticket."""
+
+    __tablename__ = "ticket_parts"
+    __table_args__ = (
+        check_in("charged_to", PART_CHARGES),
+        check_in("drive_disposition", DRIVE_DISPOSITIONS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    part_no: Mapped[str] = mapped_column(sa.String(60), default="")
+    faulty_serial: Mapped[str | None] = mapped_column(sa.String(60))
+    replacement_serial: Mapped[str | None] = mapped_column(sa.String(60))
+    value: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
+    whole_unit: Mapped[bool] = mapped_column(default=False)
+    retained_by_customer: Mapped[bool | None] = mapped_column()
+    drive_disposition: Mapped[str | None] = mapped_column(sa.String(30))
+    charged_to: Mapped[str] = mapped_column(sa.String(10), default="warranty")
+    adp_value: Mapped[Decimal] = mapped_column(sa.Numeric(12, 2), default=Decimal(0))
+    """The part's value paid by accidental damage protection (counts against the cap)."""
+
+    ticket: Mapped[Ticket] = relationship(back_populates="parts")

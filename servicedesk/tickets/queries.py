@@ -32,6 +32,7 @@ def ticket_detail_options() -> tuple[ORMOption, ...]:
         selectinload(Ticket.station),
         selectinload(Ticket.events).selectinload(TicketEvent.actor),
         selectinload(Ticket.clocks),
+        selectinload(Ticket.parts),
     )
 
 
