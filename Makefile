@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/servicedesk demo load --if-empty
 	$(BIN)/servicedesk demo logins
 	@echo "servicedesk is serving on http://$(HOST):$(PORT) (Ctrl+C stops it)"
-	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call servicedesk:create_app
+	SERVICEDESK_SCHEDULER_IN_PROCESS=1 $(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call servicedesk:create_app
 
 ## The whole suite (set SERVICEDESK_TEST_DATABASE_URL to run it on PostgreSQL)
 test: $(STAMP)

@@ -53,6 +53,7 @@ def config_from_env(environ: Mapping[str, str], instance_path: Path) -> dict[str
         "SERVICEDESK_CALLING_HOURS": environ.get(
             "SERVICEDESK_CALLING_HOURS", DEFAULT_CALLING_HOURS
         ),
+        "SERVICEDESK_SCHEDULER_IN_PROCESS": environ.get("SERVICEDESK_SCHEDULER_IN_PROCESS") == "1",
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": public_url.startswith("https://"),
     }
