@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from servicedesk.config import PROJECT_ROOT, BaseConfig, config_from_env, instance_path_from_env
 from servicedesk.extensions import babel, csrf, db, login_manager, migrate
+from servicedesk.scheduler import start_in_process
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
     _register_commands(app)
+    start_in_process(app)
     return app
 
 
@@ -82,14 +84,18 @@ def _register_blueprints(app: Flask) -> None:
     from servicedesk.api import init_api
     from servicedesk.auth.views import bp as auth_bp
     from servicedesk.callcenter.views import bp as callcenter_bp
+    from servicedesk.dispatch.views import bp as dispatch_bp
     from servicedesk.errors import init_errors
     from servicedesk.sla.views import bp as sla_bp
+    from servicedesk.stations.views import bp as stations_bp
     from servicedesk.tickets.views import bp as tickets_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(callcenter_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(sla_bp)
+    app.register_blueprint(dispatch_bp)
+    app.register_blueprint(stations_bp)
     init_api(app)
     init_errors(app)
 
@@ -98,7 +104,10 @@ def _register_commands(app: Flask) -> None:
     from servicedesk.auth.cli import users_cli
     from servicedesk.demo.cli import demo_cli
     from servicedesk.imports.cli import import_cli
+    from servicedesk.scheduler import scheduler_command, sweep_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(sweep_command)
+    app.cli.add_command(scheduler_command)

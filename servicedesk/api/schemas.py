@@ -21,6 +21,7 @@ from marshmallow import fields, validate
 from servicedesk.api.cursors import decode_cursor, encode_cursor
 from servicedesk.core.db import utcnow
 from servicedesk.customers.identify import AssetView
+from servicedesk.dispatch.services import stored_decision
 from servicedesk.sla.standing import API_STATUSES, api_status, clock_state
 from servicedesk.sla.targets import CLOCKS, TARGET_NAMES
 from servicedesk.tickets.intake import SUMMARY_MAX
@@ -417,6 +418,38 @@ class TicketEventSchema(ma.Schema):
     data = fields.Dict()
 
 
+class DispatchCandidateSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    eligible = fields.Boolean()
+    rank = fields.Integer(
+        allow_none=True, metadata={"description": "1 = chosen; null when not eligible."}
+    )
+    reasons = RenderedReasons(
+        metadata={"description": "Why it won, lost or is out, in the request's language."}
+    )
+
+
+class DispatchSchema(ma.Schema):
+    state = fields.String(metadata={"enum": ["dispatched", "waiting"]})
+    reason = fields.String(
+        allow_none=True,
+        metadata={"description": "Why this station, or why the repair waits (request language)."},
+    )
+    candidates = fields.Nested(DispatchCandidateSchema, many=True)
+
+
+def _dispatch_block(ticket: Ticket) -> dict[str, Any] | None:
+    decision = stored_decision(ticket)
+    if decision is None or ticket.dispatch_state is None:
+        return None
+    return {
+        "state": ticket.dispatch_state,
+        "reason": None if decision.reason is None else decision.reason.render(gettext),
+        "candidates": decision.candidates,
+    }
+
+
 class TicketSchema(ma.Schema):
     number = fields.String(metadata={"description": "e.g. SD-2026-000123"})
     kind = fields.String(metadata={"enum": list(TICKET_KINDS)})
@@ -436,10 +469,11 @@ class TicketSchema(ma.Schema):
     service_level = fields.String(allow_none=True)
     sla = Derived(SlaSchema, _sla_block)
     station = fields.Nested(StationRefSchema, allow_none=True)
-    dispatch = fields.Dict(
+    dispatch = Derived(
+        DispatchSchema,
+        _dispatch_block,
         allow_none=True,
-        dump_default=None,
-        metadata={"description": "The dispatch decision; null until dispatching exists."},
+        metadata={"description": "Repairs only: where dispatch sent it and why; null otherwise."},
     )
     parts = fields.Nested(TicketPartSchema, many=True)
     created_at = LocalDateTime()

@@ -106,6 +106,10 @@ def open_ticket(
             data=_creation_data(ticket),
         )
     )
+    if request.kind == "repair":
+        from servicedesk.dispatch.services import dispatch_ticket  # imports ticket services
+
+        dispatch_ticket(actor, ticket, now=now)
     if request.kind in CLOSED_ON_CALL_KINDS and request.answered:
         ticket.status = "closed"
         ticket.closed_at = now

@@ -187,3 +187,7 @@ def _refused(number: str, *, code: int, **submitted_forms):
     )
     page = render_template("tickets/detail.html", ticket=ticket, submitted_forms=submitted_forms)
     return page, code
+
+
+# The station work routes (visit, closing) join this blueprint.
+from servicedesk.tickets import station_work  # noqa: E402, F401

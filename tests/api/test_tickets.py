@@ -135,9 +135,10 @@ def test_open_a_covered_repair(client, db, agent, laptop, bearer):
     assert ticket["service_level"] == "depot"
     assert ticket["sla"]["respond_by"] == "2026-11-20T14:30:00+08:00"
     assert ticket["sla"]["arrive_by"] is None
-    assert ticket["station"] is None and ticket["dispatch"] is None and ticket["parts"] == []
+    assert ticket["station"] is None and ticket["parts"] == []
+    assert ticket["dispatch"]["state"] == "waiting"  # no station is set up
     assert ticket["created_at"] == "2026-11-20T10:30:00+08:00"
-    [event] = ticket["events"]
+    event, _waiting = ticket["events"]
     assert event["actor"] == "agent1" and event["action"] == "created"
     assert event["from_status"] is None and event["to_status"] == "new"
     assert event["at"] == "2026-11-20T10:30:00+08:00"

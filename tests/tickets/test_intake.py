@@ -34,7 +34,7 @@ def test_repair_under_warranty_is_covered_with_reasons(agent, customer, make_ass
     assert ticket.coverage_basis[0] == "onsite"
     assert ticket.service_level == "onsite"
     assert all(reason.render() for reason in ticket.reasons)
-    assert [event.action for event in ticket.events] == ["created"]
+    assert [event.action for event in ticket.events] == ["created", "dispatch"]  # no station
     assert ticket.events[0].actor == agent
     assert ticket.events[0].data["covered"] is True
 

@@ -60,15 +60,15 @@ def customer(make_customer, make_asset):
 @pytest.fixture
 def open_repair(agent, customer, station, now):
     def make(serial="PF3ONSITE", *, dispatch=True):
+        station.status = "active" if dispatch else "suspended"  # opening dispatches (issue 4)
         ticket = open_ticket(
             agent,
             customer,
             TicketRequest(kind="repair", summary="No display", serial=serial),
             now=now,
         )
-        if dispatch:
-            ticket.station = station
-            change_status(agent, ticket, "dispatched", now=now)
+        station.status = "active"
+        assert ticket.station == (station if dispatch else None)
         return ticket
 
     return make
@@ -567,7 +567,7 @@ def test_changes_survive_a_round_trip_to_the_database(agent, open_repair, db):
     ).all()
     assert [(e.action, e.from_status, e.to_status) for e in events] == [
         ("created", None, "new"),
-        ("status", "new", "dispatched"),
+        ("dispatch", "new", "dispatched"),
         ("status", "dispatched", "accepted"),
     ]
     assert events[-1].at == sh(20, 11).astimezone(UTC)

@@ -52,8 +52,8 @@ def repair(db, agent, customer, stations, now):
             TicketRequest(kind="repair", summary="No display", serial=serial),
             now=now,
         )
+        assert ticket.status == "dispatched"  # opening a repair dispatches it
         ticket.station = stations[0]
-        change_status(agent, ticket, "dispatched", now=now)
         db.session.commit()
         return ticket
 
