@@ -57,6 +57,12 @@ def sla_sweep(now: datetime) -> Mapping[str, int]:
     return run_sweep(now).as_dict()
 
 
+def dispatch_waiting_repairs(now: datetime) -> Mapping[str, int]:
+    from servicedesk.dispatch.services import dispatch_waiting
+
+    return dispatch_waiting(now)
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         id="sla_sweep",
@@ -64,8 +70,14 @@ JOBS: tuple[Job, ...] = (
         run=sla_sweep,
         every_seconds=30,
     ),
+    Job(
+        id="dispatch_waiting",
+        description="Dispatch repairs waiting for a station as capacity frees",
+        run=dispatch_waiting_repairs,
+        every_seconds=30,
+    ),
 )
-"""Every periodic job (later: dispatch of waiting tickets, satisfaction callbacks)."""
+"""Every periodic job (later: satisfaction callbacks)."""
 
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 

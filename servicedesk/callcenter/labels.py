@@ -102,6 +102,9 @@ EVENT_ACTION_LABELS = {
     "status": _l("Status changed"),
     "diagnosis_ended": _l("Phone diagnosis ended"),
     "asset_corrected": _l("Machine corrected"),
+    "dispatch": _l("Dispatch decision"),
+    "sla_warning": _l("SLA warning"),
+    "sla_breach": _l("SLA target breached"),
 }
 
 #: Reasons the services store in English on ticket events; translated when shown.
