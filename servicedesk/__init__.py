@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from servicedesk.callcenter.views import bp as callcenter_bp
     from servicedesk.dispatch.views import bp as dispatch_bp
     from servicedesk.errors import init_errors
+    from servicedesk.notifications.views import bp as notifications_bp
     from servicedesk.sla.views import bp as sla_bp
     from servicedesk.stations.views import bp as stations_bp
     from servicedesk.tickets.views import bp as tickets_bp
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(callcenter_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(sla_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(dispatch_bp)
     app.register_blueprint(stations_bp)
     init_api(app)

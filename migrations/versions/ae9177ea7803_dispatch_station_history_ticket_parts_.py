@@ -63,7 +63,7 @@ def upgrade():
         batch_op.add_column(sa.Column('visit_starts_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('visit_ends_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('billable_amount', sa.Numeric(precision=12, scale=2), nullable=True))
-        batch_op.add_column(sa.Column('quote', sa.Text(), nullable=False))
+        batch_op.add_column(sa.Column('quote', sa.Text(), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('closing_decision', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True))
         batch_op.drop_index(batch_op.f('ix_tickets_station_id'))
         batch_op.create_index('ix_tickets_dispatch_waiting', ['dispatch_state', 'waiting_since'], unique=False)

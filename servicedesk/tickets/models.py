@@ -94,7 +94,7 @@ class Ticket(db.Model):
     visit_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     visit_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     billable_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
-    quote: Mapped[str] = mapped_column(sa.Text, default="")
+    quote: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     closing_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     """The warranty rules applied at closing (drives, damage protection, billable parts)."""
 

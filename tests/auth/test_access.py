@@ -13,7 +13,12 @@ PUBLIC = {
     "auth.set_language",
     "api-docs.openapi_json",
 }
-SAMPLE_ARGUMENTS = {"code": "C0001", "number": "SD-2026-000001", "filename": "css/app.css"}
+SAMPLE_ARGUMENTS = {
+    "code": "C0001",
+    "number": "SD-2026-000001",
+    "filename": "css/app.css",
+    "notification_id": "1",
+}
 
 
 def _routes(app):
