@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -12,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicedesk.sla import calendar as calendar_module
 from servicedesk.sla.calendar import (
     ALWAYS,
     DEFAULT_CALENDAR,
@@ -437,26 +434,6 @@ def test_calendars_are_values():
     assert isinstance(CN, Calendar) and isinstance(ALWAYS, Calendar)
     with pytest.raises(AttributeError):
         CN.start = time(8)
-
-
-def test_module_is_pure_domain_code():
-    source = Path(calendar_module.__file__).read_text(encoding="utf-8")
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
-    assert imported <= {
-        "__future__",
-        "bisect",
-        "dataclasses",
-        "datetime",
-        "functools",
-        "holidays",
-        "typing",
-        "zoneinfo",
-    }
 
 
 # --------------------------------------------------------------------------------------

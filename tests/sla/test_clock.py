@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicedesk.sla import clock as clock_module
 from servicedesk.sla.calendar import ALWAYS, DEFAULT_CALENDAR, BusinessCalendar
 from servicedesk.sla.clock import (
     Pause,
@@ -262,23 +259,6 @@ def test_running_time_excludes_counted_pauses_only():
 def test_bad_input_is_rejected(make, error):
     with pytest.raises(error):
         make()
-
-
-def test_module_is_pure_domain_code():
-    source = Path(clock_module.__file__).read_text(encoding="utf-8")
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
-    assert imported <= {
-        "__future__",
-        "collections.abc",
-        "dataclasses",
-        "datetime",
-        "servicedesk.sla.calendar",
-    }
 
 
 # --------------------------------------------------------------------------------------

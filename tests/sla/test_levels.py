@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import itertools
 import json
 import re
@@ -317,24 +316,6 @@ def test_every_level_message_is_extractable_reached_and_renders():
     for message in extracted:
         assert "%" not in PLACEHOLDER.sub("", message), message
         assert message.endswith("."), message
-
-
-def test_module_is_pure_domain_code():
-    tree = ast.parse(LEVELS_SOURCE.read_text(encoding="utf-8"))
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module)
-    assert imported <= {
-        "__future__",
-        "collections.abc",
-        "dataclasses",
-        "datetime",
-        "typing",
-        "servicedesk.warranty.coverage",
-    }
 
 
 # --------------------------------------------------------------------------------------

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import pytest
 
 from servicedesk.tickets import lifecycle
@@ -238,14 +235,3 @@ def test_reason_needed_for_cancel_reopen_and_back_to_dispatch(current, new, left
 def test_stations_may_not_dispatch_or_cancel():
     assert {"new", "dispatched", "cancelled"}.isdisjoint(STATION_MAY_SET)
     assert {"accepted", "on_site", "resolved", "closed"} <= STATION_MAY_SET
-
-
-def test_lifecycle_is_pure():
-    tree = ast.parse(Path(lifecycle.__file__).read_text(encoding="utf-8"))
-    imported = {
-        node.module if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert imported <= {"__future__", "collections.abc", "servicedesk.warranty.coverage"}
