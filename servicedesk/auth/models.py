@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"), index=True)
     language: Mapped[str | None] = mapped_column(sa.String(5))
     timezone: Mapped[str | None] = mapped_column(sa.String(60))
+    phone: Mapped[str | None] = mapped_column(sa.String(100))
+    """Where an agent's calls are put through: an E.164 number or a SIP URI."""
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

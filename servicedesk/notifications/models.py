@@ -11,8 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from servicedesk.core.choices import check_in
 from servicedesk.core.db import JSONType, UTCDateTime, db, utcnow
 
-NOTIFICATION_KINDS = ("sla_warning", "sla_breach")
-AUDIENCES = ("supervisors", "station")
+NOTIFICATION_KINDS = (
+    "sla_warning",
+    "sla_breach",
+    "complaint",
+    "callback_failed",
+    "station_probation",
+)
+AUDIENCES = ("supervisors", "station", "user")
+"""``user``: one person (``user_id``), e.g. the account manager of a class A customer."""
 
 
 class Notification(db.Model):
@@ -26,6 +33,7 @@ class Notification(db.Model):
         sa.CheckConstraint(
             "(audience = 'station') = (station_id IS NOT NULL)", name="station_audience"
         ),
+        sa.CheckConstraint("(audience = 'user') = (user_id IS NOT NULL)", name="user_audience"),
         sa.Index("ix_notifications_audience_created", "audience", "station_id", "created_at"),
     )
 
@@ -33,7 +41,8 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))
     audience: Mapped[str] = mapped_column(sa.String(20))
     station_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stations.id"))
-    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
     clock_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sla_clocks.id"))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -61,6 +61,9 @@ class Station(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="active")
     satisfaction: Mapped[float | None] = mapped_column()
     """Rolling 90-day satisfaction rate, 0..1; None until enough answers (scorecards)."""
+    scorecard: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """The last rolling 90-day scorecard worked out for the station (see its ``scored_at``)."""
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region] = relationship()
     cities: Mapped[list[StationCity]] = relationship(

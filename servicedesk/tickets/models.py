@@ -97,12 +97,15 @@ class Ticket(db.Model):
     quote: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     closing_decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     """The warranty rules applied at closing (drives, damage protection, billable parts)."""
+    follow_up_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    """The repair a follow-up complaint is about (opened from a satisfaction callback)."""
 
     customer = relationship("Customer")
     asset = relationship("Asset")
     call = relationship("Call", back_populates="tickets")
     station = relationship("Station")
     created_by = relationship("User")
+    follow_up_of = relationship("Ticket", remote_side=[id], foreign_keys=[follow_up_of_id])
     clocks = relationship(
         "SlaClock", back_populates="ticket", cascade="all, delete-orphan", order_by="SlaClock.id"
     )
