@@ -18,15 +18,7 @@ assets (``--reload`` forces it). The results are also written to
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -37,68 +29,39 @@ import identify_dataset
 import phonenumbers
 import psycopg
 from _common import (
+    PROJECT_ROOT,
+    add_database_url,
+    agent_user,
+    api_probe,
     benchmark_database_name,
     ensure_database,
+    git_commit,
     libpq_params,
-    percentiles,
-    process_cpu_seconds,
+    load_average,
+    machine,
+    migrate_and_load_regions,
+    percentile_cells,
+    postgres_version,
+    private_instance,
+    processes_cpu_seconds,
+    rounded_percentiles,
+    run_load,
+    run_main,
     say,
+    server_env,
     server_timing_ms,
     stage,
     wait_until_ready,
-    waitress_server,
+    waitress_servers,
     write_results,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/servicedesk_bench"
 TARGET_P95_MS = 20.0
 AGENT_USERNAME = "bench-agent"
 IDENTIFY_PATH = "/api/v1/identify"
 REQUEST_TIMEOUT_SECONDS = 10.0
 LATE_START_MS = 10.0
-
-
-# --- preparing the database and the app ---------------------------------------------------
-
-
-def make_app(database_url: str):
-    from servicedesk import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": database_url})
-
-
-def migrate_and_load_regions(database_url: str) -> None:
-    """``flask db upgrade``, then the shipped regions (the stations refer to them)."""
-    import flask_migrate
-
-    from servicedesk.extensions import db
-    from servicedesk.stations.regions import load_default_regions
-
-    app = make_app(database_url)
-    with app.app_context():
-        flask_migrate.upgrade()
-        load_default_regions()
-        db.session.commit()
-        db.engine.dispose()
-
-
-def agent_token(database_url: str) -> str:
-    """A new API token for the benchmark's agent user (created on first use)."""
-    import sqlalchemy as sa
-
-    from servicedesk.auth.models import User
-    from servicedesk.auth.services import create_user, issue_token
-    from servicedesk.extensions import db
-
-    app = make_app(database_url)
-    with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == AGENT_USERNAME))
-        if user is None:
-            user = create_user(AGENT_USERNAME, role="agent", password=secrets.token_urlsafe(16))
-        token = issue_token(user)
-        db.session.commit()
-        db.engine.dispose()
-    return token
 
 
 # --- what to ask ----------------------------------------------------------------------------
@@ -211,63 +174,6 @@ def identify_once(client: httpx.Client, lookup: Lookup) -> Sample:
     return Sample(client_ms, server_ms, None, assets=len(matches[0].get("assets") or ()))
 
 
-def run_requests(
-    base_url: str,
-    token: str,
-    lookups: list[Lookup],
-    *,
-    concurrency: int,
-    deadline: float,
-    rate: float | None = None,
-) -> tuple[list[Sample], float]:
-    """Send every lookup once from ``concurrency`` threads, one keep-alive HTTP client each.
-
-    Without ``rate`` each thread sends its next request as soon as it has the previous
-    answer (a closed loop: the server is kept saturated). With ``rate`` (requests per
-    second) request ``i`` is due at ``i / rate`` seconds after the start, and ``late_ms``
-    records how late a busy client sent it. Stops at ``deadline`` (``time.monotonic()``).
-    Returns the samples and the seconds taken.
-    """
-    samples: list[Sample] = []
-    lock = threading.Lock()
-    pending = iter(enumerate(lookups))
-    started = time.monotonic()
-
-    def worker() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(
-            base_url=base_url, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS
-        ) as client:
-            while True:
-                with lock:
-                    position, lookup = next(pending, (None, None))
-                if lookup is None:
-                    return
-                late_ms = 0.0
-                if rate:
-                    due = started + position / rate
-                    if due > deadline:
-                        return
-                    wait = due - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-                    else:
-                        late_ms = -wait * 1000
-                if time.monotonic() >= deadline:
-                    return
-                sample = identify_once(client, lookup)
-                sample.late_ms = late_ms
-                with lock:
-                    samples.append(sample)
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return samples, time.monotonic() - started
-
-
 # --- reporting ------------------------------------------------------------------------------
 
 
@@ -277,9 +183,6 @@ def summarize(
     good = [sample for sample in samples if sample.error is None]
     assets = [sample.assets for sample in good]
 
-    def rounded(values: list[float]) -> dict[str, float]:
-        return {point: round(value, 2) for point, value in percentiles(values).items()}
-
     return {
         "kind": kind,
         "requests": len(samples),
@@ -287,8 +190,8 @@ def summarize(
         "errors": dict(Counter(sample.error for sample in samples if sample.error)),
         "seconds": round(seconds, 2),
         "throughput_rps": round(len(samples) / seconds, 1) if seconds > 0 else None,
-        "server_ms": rounded([sample.server_ms for sample in good]),
-        "client_ms": rounded([sample.client_ms for sample in good]),
+        "server_ms": rounded_percentiles([sample.server_ms for sample in good]),
+        "client_ms": rounded_percentiles([sample.client_ms for sample in good]),
         "server_cpu_ms_per_request": (
             round(server_cpu_seconds * 1000 / len(samples), 2)
             if server_cpu_seconds is not None and samples
@@ -308,9 +211,6 @@ def cpu_per_request(result: dict) -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    def cell(stats: dict, point: str) -> str:
-        return f"{stats[point]:7.1f}" if point in stats else "      -"
-
     header = (
         f"{'kind':<7} {'requests':>8} {'errors':>6} | {'server p50':>10} {'p95':>7} {'p99':>7}"
         f" | {'client p50':>10} {'p95':>7} {'p99':>7} | {'req/s':>6} {'cpu/req':>7}"
@@ -321,15 +221,18 @@ def print_table(results: list[dict]) -> None:
         server, client = result["server_ms"], result["client_ms"]
         say(
             f"{result['kind']:<7} {result['requests']:>8} {sum(result['errors'].values()):>6} |"
-            f" {cell(server, 'p50'):>10} {cell(server, 'p95')} {cell(server, 'p99')} |"
-            f" {cell(client, 'p50'):>10} {cell(client, 'p95')} {cell(client, 'p99')} |"
+            f" {percentile_cells(server)} |"
+            f" {percentile_cells(client)} |"
             f" {result['throughput_rps'] or 0:>6.1f} {cpu_per_request(result)}"
         )
     say(
         "ms; server = Server-Timing app;dur, client = round trip seen by the client, "
-        "cpu/req = CPU time of the server process per request"
+        "cpu/req = CPU time of the server processes per request"
     )
     for result in results:
+        if "load_average" in result:
+            load = result["load_average"]
+            say(f"  {result['kind']}: 1-minute load average {load['start']} -> {load['end']}")
         for error, count in result["errors"].items():
             say(f"  {result['kind']}: {count} x {error}")
         if result["late_starts"]:
@@ -352,24 +255,6 @@ def verdict(results: list[dict]) -> tuple[bool, str]:
     return passed, f"{word}: server-side p95 < {TARGET_P95_MS:.0f} ms ({'; '.join(parts)})"
 
 
-def git_commit() -> str | None:
-    if not shutil.which("git"):
-        return None
-    completed = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
-    )
-    return completed.stdout.strip() or None
-
-
-def postgres_version(database_url: str) -> str:
-    with psycopg.connect(**libpq_params(database_url)) as conn:
-        return conn.execute("SHOW server_version").fetchone()[0]
-
-
-def load_average() -> float:
-    return round(os.getloadavg()[0], 2)
-
-
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -377,10 +262,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Load a large data set into PostgreSQL and measure GET /api/v1/identify."
     )
-    parser.add_argument(
-        "--database-url",
-        default="postgresql+psycopg://postgres@127.0.0.1:5432/servicedesk_bench",
-        help="a database of its own (created when missing; never 'test')",
+    add_database_url(
+        parser, DEFAULT_URL, help="a database of its own (created when missing; never 'test')"
     )
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--assets", type=int, default=3_000_000)
@@ -392,7 +275,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="requests per second (an open loop); default: as fast as the threads can",
     )
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads")
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=1,
+        help="waitress processes, each on its own port (the client threads are spread over them)",
+    )
+    parser.add_argument(
+        "--server-threads", type=int, default=8, help="waitress threads per server process"
+    )
     parser.add_argument("--warmup", type=int, default=500, help="requests before measuring")
     parser.add_argument(
         "--max-seconds", type=float, default=600, help="time limit for each measured kind"
@@ -408,6 +299,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if min(args.customers, args.requests, args.concurrency, args.server_threads) < 1:
         parser.error("customers, requests, concurrency and server threads must be at least 1")
+    if not 1 <= args.server_processes <= 16:
+        parser.error("server processes: 1 to 16")
+    if args.concurrency < args.server_processes:
+        parser.error("give at least one client thread per server process")
     if args.assets < 0 or args.warmup < 0 or (args.rate is not None and args.rate <= 0):
         parser.error("assets and warm-up must not be negative, a rate must be positive")
     if args.requests > 100_000 or args.concurrency > 64 or args.warmup > 10_000:
@@ -421,11 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     database_url = args.database_url
     database = benchmark_database_name(database_url)
-    workdir = Path(tempfile.mkdtemp(prefix="sd-bench-"))
-    instance = workdir / "instance"
-    os.environ["SERVICEDESK_INSTANCE_PATH"] = str(instance)
-    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
-    try:
+    with private_instance("sd-bench-") as workdir:
         if ensure_database(database_url):
             say(f"created database {database}")
         with stage("migrations and regions"):
@@ -445,11 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.load_only:
             return 0
 
-        token = agent_token(database_url)
+        _agent_id, token = agent_user(database_url, AGENT_USERNAME)
         lookups = sample_lookups(database_url, args.requests + args.warmup, args.seed)
-        results, load_before = measure(args, database_url, token, lookups, instance, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        results, load_before = measure(args, database_url, token, lookups, workdir)
 
     say("")
     print_table(results)
@@ -466,16 +355,12 @@ def main(argv: list[str] | None = None) -> int:
             "load_seconds": round(load_seconds, 1) if load_seconds else None,
             "concurrency": args.concurrency,
             "rate": args.rate,
+            "server_processes": args.server_processes,
             "server_threads": args.server_threads,
             "warmup": args.warmup,
             "target_p95_ms": TARGET_P95_MS,
             "passed": passed,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "load_average_before": load_before,
-                "load_average_after": load_average(),
-            },
+            "machine": machine(load_average_before=load_before, load_average_after=load_average()),
             "results": results,
         },
     )
@@ -488,70 +373,68 @@ def measure(
     database_url: str,
     token: str,
     lookups: dict[str, list[Lookup]],
-    instance: Path,
     workdir: Path,
 ) -> tuple[list[dict], float]:
-    """Serve the app, warm it up, then measure each kind; the server always stops after.
+    """Serve the app, warm it up, then measure each kind; the servers always stop after.
 
     ``lookups`` holds ``args.requests + args.warmup`` of each kind: the warm-up takes its
     requests from the end, so that the measured ones are asked for the first time."""
     measured = {kind: found[: args.requests] for kind, found in lookups.items()}
     spare = {kind: found[args.requests :] for kind, found in lookups.items()}
     warmup = spare["phone"][: args.warmup // 2] + spare["serial"][: args.warmup - args.warmup // 2]
-    server_env = {
-        "DATABASE_URL": database_url,
-        "SERVICEDESK_INSTANCE_PATH": str(instance),
-        "SECRET_KEY": os.environ["SECRET_KEY"],
-    }
     results = []
-    with waitress_server(
-        env=server_env, log_path=workdir / "server.log", threads=args.server_threads
-    ) as server:
+    with waitress_servers(
+        env=server_env(database_url),
+        log_dir=workdir,
+        processes=args.server_processes,
+        threads=args.server_threads,
+    ) as servers:
+        base_urls = [server.base_url for server in servers]
+        pids = [server.process.pid for server in servers]
 
-        def ready(client: httpx.Client) -> bool:
-            response = client.get(
-                IDENTIFY_PATH,
-                params={"serial": "NO-SUCH-SERIAL"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            if response.status_code == 404:
-                raise SystemExit(f"{IDENTIFY_PATH} does not exist on this server (404)")
-            return response.status_code == 200
-
-        wait_until_ready(server, ready)
-        say(f"server ready at {server.base_url} ({args.server_threads} threads); warming up")
-        run_requests(
-            server.base_url,
+        ready = api_probe(IDENTIFY_PATH, {"serial": "NO-SUCH-SERIAL"}, token)
+        for server in servers:
+            wait_until_ready(server, ready)
+        say(
+            f"{len(servers)} server process(es) ready at {', '.join(base_urls)} "
+            f"({args.server_threads} threads each); warming up"
+        )
+        run_load(
+            base_urls,
             token,
             warmup,
-            concurrency=args.concurrency,
+            identify_once,
+            clients=args.concurrency,
             deadline=time.monotonic() + args.max_seconds,
+            timeout=REQUEST_TIMEOUT_SECONDS,
         )
         load_before = load_average()
         pace = f" at {args.rate:g}/s" if args.rate else ""
         for kind in ("phone", "serial"):
+            load_at_start = load_average()
             say(
                 f"measuring {len(measured[kind]):,} identify requests by {kind}{pace}, "
-                f"{args.concurrency} client threads (load average {load_average()})"
+                f"{args.concurrency} client threads, {args.server_processes} server process(es) "
+                f"(load average {load_at_start})"
             )
-            cpu_before = process_cpu_seconds(server.process.pid)
-            samples, seconds = run_requests(
-                server.base_url,
+            cpu_before = processes_cpu_seconds(pids)
+            samples, seconds = run_load(
+                base_urls,
                 token,
                 measured[kind],
-                concurrency=args.concurrency,
+                identify_once,
+                clients=args.concurrency,
                 deadline=time.monotonic() + args.max_seconds,
                 rate=args.rate,
+                timeout=REQUEST_TIMEOUT_SECONDS,
             )
-            cpu_after = process_cpu_seconds(server.process.pid)
+            cpu_after = processes_cpu_seconds(pids)
             cpu_used = cpu_after - cpu_before if None not in (cpu_before, cpu_after) else None
-            results.append(summarize(kind, samples, seconds, cpu_used))
+            result = summarize(kind, samples, seconds, cpu_used)
+            result["load_average"] = {"start": load_at_start, "end": load_average()}
+            results.append(result)
     return results, load_before
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        say("interrupted")
-        sys.exit(130)
+    run_main(main)

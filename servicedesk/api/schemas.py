@@ -20,7 +20,7 @@ from marshmallow import fields, validate
 
 from servicedesk.api.cursors import decode_cursor, encode_cursor
 from servicedesk.core.db import utcnow
-from servicedesk.customers.identify import AssetView
+from servicedesk.customers.identify import AssetView, CardTicket, CustomerCard
 from servicedesk.dispatch.services import stored_decision
 from servicedesk.sla.standing import API_STATUSES, api_status, clock_state
 from servicedesk.sla.targets import CLOCKS, TARGET_NAMES
@@ -234,6 +234,70 @@ class IdentifyResponseSchema(ma.Schema):
     matches = fields.Nested(
         CustomerCardSchema, many=True, metadata={"description": "Best match first; empty if none."}
     )
+
+
+def identify_document(cards: list[CustomerCard]) -> dict[str, Any]:
+    """What :class:`IdentifyResponseSchema` dumps for ``cards``, built directly.
+
+    The schema documents the answer and stays its definition (a test compares the two on
+    full cards); this is the same document at a fraction of marshmallow's cost, on the API's
+    busiest request.
+    """
+    zone = service_timezone()
+
+    def ticket(item: CardTicket | Ticket) -> dict[str, Any]:
+        return {
+            "number": item.number,
+            "kind": item.kind,
+            "status": item.status,
+            "summary": item.summary,
+            "created_at": item.created_at.astimezone(zone).isoformat(timespec="seconds"),
+            "serial": item.asset.serial if item.asset is not None else None,
+        }
+
+    def asset(view: AssetView) -> dict[str, Any]:
+        machine = view.asset
+        return {
+            "serial": machine.serial,
+            "product_line": machine.product_line,
+            "model": machine.model,
+            "purchase_date": machine.purchase_date.isoformat(),
+            "city": machine.city,
+            "service_level": view.service_level.level,
+            "entitlements": [
+                {**state, "start": state["start"].isoformat(), "end": state["end"].isoformat()}
+                for state in _entitlement_states(view)
+            ],
+        }
+
+    def card(item: CustomerCard) -> dict[str, Any]:
+        customer = item.customer
+        return {
+            "customer": {
+                "code": customer.code,
+                "name": customer.name,
+                "class": customer.customer_class,
+                "province": customer.province,
+                "city": customer.city,
+                "language": customer.language,
+            },
+            "contacts": [
+                {
+                    "name": contact.name,
+                    "phones": [
+                        {"e164": phone.e164, "extension": phone.extension}
+                        for phone in contact.phones
+                    ],
+                    "primary": contact.is_primary,
+                }
+                for contact in item.contacts
+            ],
+            "assets": [asset(view) for view in item.assets],
+            "open_tickets": [ticket(entry) for entry in item.open_tickets],
+            "recent_tickets": [ticket(entry) for entry in item.recent_tickets],
+        }
+
+    return {"matches": [card(item) for item in cards]}
 
 
 # --- tickets -----------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from servicedesk.api.schemas import IdentifyResponseSchema, identify_document
+from servicedesk.customers.identify import load_cards
+from servicedesk.customers.models import Contact
 from servicedesk.tickets.intake import TicketRequest, open_ticket
 
 CARD_KEYS = {"customer", "contacts", "assets", "open_tickets", "recent_tickets"}
@@ -231,3 +235,65 @@ def test_garbage_queries_never_crash(client, agent, caller, bearer, query):
         assert isinstance(response.get_json()["matches"], list)
     else:
         assert_error(response, 422, "validation_error")
+
+
+def test_the_document_is_what_the_schema_dumps(db, caller, make_customer, make_asset, now):
+    """``identify_document`` builds the answer by hand for speed; the schema defines it."""
+    other = make_customer("C0002", name="另一家公司", customer_class="A", phones=())
+    make_asset(other, "NOENT001", entitlements=())
+    db.session.add(Contact(customer=caller, name="李娜", title="IT"))
+    db.session.flush()
+
+    for ticket_entities in (False, True):
+        cards = load_cards([caller.id, other.id], now=now, ticket_entities=ticket_entities)
+        assert identify_document(cards) == IdentifyResponseSchema().dump({"matches": cards})
+    assert identify_document([]) == {"matches": []}
+
+
+def test_identify_reads_outside_a_transaction(client, db, agent, caller, bearer):
+    """No BEGIN and ROLLBACK round trips: every statement runs in autocommit mode."""
+    headers = bearer(agent)
+    db.session.commit()
+    levels: list[str | None] = []
+
+    def record(connection, cursor, statement, *args):
+        levels.append(connection.get_execution_options().get("isolation_level"))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = identify(client, headers, serial="PF3ABC12")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert [m["customer"]["code"] for m in response.get_json()["matches"]] == ["C0001"]
+    assert len(levels) == 5 and set(levels) == {"AUTOCOMMIT"}
+    assert not db.session().in_transaction()
+    assert db.session.connection().get_isolation_level() != "AUTOCOMMIT"  # reset in the pool
+
+
+@pytest.mark.parametrize("how", ["flush", "update"])
+def test_a_write_while_reading_without_a_transaction_is_refused(
+    client, app, db, agent, caller, bearer, monkeypatch, how
+):
+    """The view runs in autocommit mode: a write there would be committed at once."""
+    from servicedesk.customers.models import Customer
+
+    headers = bearer(agent)
+    db.session.commit()
+
+    def write(**query):
+        if how == "flush":
+            db.session.add(
+                Customer(code="HALF", name="x", customer_class="C", province="北京", city="北京")
+            )
+            db.session.flush()
+        else:
+            db.session.execute(sa.update(Customer).values(name="renamed"))
+        return []
+
+    monkeypatch.setattr("servicedesk.api.identify.identify", write)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = identify(client, headers, serial="PF3ABC12")
+    assert_error(response, 500, "internal_error")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1
+    assert db.session.scalar(sa.select(Customer.name)) == "北京星河科技有限公司"
+    assert identify(client, headers, serial="PF3ABC12").status_code == 200
