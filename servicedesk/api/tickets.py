@@ -71,7 +71,26 @@ def create_ticket(body: dict):
         ticket = open_ticket(g.api_user, customer, ticket_request, now=utcnow(), call=call)
     except IntakeError as error:
         abort_invalid(error.field, str(error))
+    _commit_keeping_loaded()
     return ticket, {"Location": url_for(".get_ticket", number=ticket.number)}
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit now, before the answer is serialised, keeping the objects in memory as written.
+
+    Dispatch holds the candidate stations' rows, and numbering the year's counter row, locked
+    until the commit: every other repair of those stations, and every other new ticket, waits
+    meanwhile. Committed here, the locks are not held while the answer is built, and the
+    ticket this transaction has just written is serialised from memory instead of being read
+    back (the session's ``expire_on_commit`` is suspended for this one commit).
+    """
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 @blp.route("/tickets/<number>")

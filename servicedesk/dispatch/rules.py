@@ -16,7 +16,9 @@ Eligibility. Every criterion a station fails is listed on its verdict:
 4. for ``onsite_4h`` repairs, it has 4-hour capability in the city. This is said only of
    stations that pass 2 (otherwise 2 already says it); under the region fallback no station
    lists the city, so no station has 4-hour capability there;
-5. it is below capacity: ``open_tickets < capacity``. A capacity of 0 takes nothing.
+5. it is below capacity: ``open_tickets < capacity``. A capacity of 0 takes nothing;
+6. it has not sent this repair back (``DispatchRequest.returned_by``): a station that gave a
+   repair back is not chosen for it again automatically (a supervisor still may, by hand).
 
 Ranking of the eligible stations, best first, by :func:`ranking_key`,
 ``(on probation, load, -satisfaction, code)``:
@@ -88,6 +90,7 @@ _NOT_REPAIRED = {
 _NO_FOUR_HOUR = N_("The station has no 4-hour capability in %(city)s.")
 _FULL = N_("The station is at capacity: %(open)s open repairs for a capacity of %(capacity)s.")
 _NO_CAPACITY = N_("The station has no capacity set, so it takes no repairs.")
+_SENT_BACK = N_("The station sent this repair back, so it is not chosen for it again.")
 
 # Why the winner won.
 _WON_ONLY = N_("The only eligible station: %(open)s open repairs for a capacity of %(capacity)s.")
@@ -148,6 +151,10 @@ _NOBODY_REPAIRS = {
 }
 _NOBODY_FOUR_HOUR = N_("No station that could take this repair has 4-hour capability in %(city)s.")
 _ALL_SUSPENDED = N_("Every station that could take this repair is suspended.")
+_ALL_SENT_BACK = N_(
+    "Every station that could take this repair has sent it back; a supervisor chooses where "
+    "it goes."
+)
 _ALL_FULL = N_(
     "Every station that could take this repair is at capacity; the repair waits until one "
     "frees capacity."
@@ -257,13 +264,15 @@ class DispatchRequest:
     """What a repair needs: where the asset is serviced, what it is, and its service level.
 
     ``region`` is the region code of the asset's site, or None when it is unknown (then no
-    region fallback is possible).
+    region fallback is possible). ``returned_by`` holds the codes of the stations that sent
+    the repair back: none of them is eligible.
     """
 
     city: str
     region: str | None
     product_line: str
     service_level: str
+    returned_by: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "city", _text(self.city, "city"))
@@ -273,6 +282,7 @@ class DispatchRequest:
             raise ValueError(f"unknown product line {self.product_line!r}")
         if self.service_level not in SERVICE_LEVELS:
             raise ValueError(f"unknown service level {self.service_level!r}")
+        object.__setattr__(self, "returned_by", _names(self.returned_by, "returned_by"))
 
 
 def ranking_key(station: StationCandidate) -> tuple[bool, Fraction | float, float, str]:
@@ -503,6 +513,8 @@ def _why_out(
         reasons.append(
             Reason(_FULL, {"open": str(station.open_tickets), "capacity": str(station.capacity)})
         )
+    if station.code in request.returned_by:
+        reasons.append(Reason(_SENT_BACK, {}))
     return reasons
 
 
@@ -587,8 +599,8 @@ def _why_waiting(
 ) -> Reason:
     """The one sentence that best says why no station is eligible.
 
-    The criteria are narrowed in the order city, product line, 4-hour capability, status,
-    capacity; the first one that leaves nobody is the reason.
+    The criteria are narrowed in the order city, product line, 4-hour capability, sent back,
+    status, capacity; the first one that leaves nobody is the reason.
     """
     city = {"city": request.city}
     if not stations:
@@ -607,6 +619,9 @@ def _why_waiting(
         able = [station for station in able if request.city in station.four_hour_cities]
         if not able:
             return Reason(_NOBODY_FOUR_HOUR, city)
+    able = [station for station in able if station.code not in request.returned_by]
+    if not able:
+        return Reason(_ALL_SENT_BACK, {})
     not_suspended = [station for station in able if station.status != "suspended"]
     if not not_suspended:
         return Reason(_ALL_SUSPENDED, {})

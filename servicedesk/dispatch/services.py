@@ -11,9 +11,14 @@ free place. On PostgreSQL the candidate station rows are locked (``SELECT ... FO
 ordered by id so that two transactions never wait on each other in a cycle) *before* the open
 tickets are counted; the locks last until the caller commits, and the count, a new statement
 under READ COMMITTED, sees every ticket committed by the previous holder. Lock order
-everywhere: the ticket counter (intake) or the ticket row (sweep, re-dispatch), then stations.
-SQLite runs one writer at a time: intake's first statement (the ticket counter upsert) takes the
-write lock, so dispatches there follow one another.
+everywhere: the ticket row (sweep, re-dispatch, a repair sent back), then stations, then the
+year's ticket counter (intake takes the number last, see
+:func:`servicedesk.tickets.intake.open_ticket`); nothing that holds the counter waits for a
+station. SQLite runs one writer at a time: there, intake's first write (the ticket counter
+upsert) takes the write lock before dispatch counts, so dispatches follow one another.
+
+A repair that leaves its station (:func:`send_back`) is not dispatched to that station again
+automatically; a supervisor may still send it there by hand.
 
 Complaints are never dispatched to a station: they go to supervisors.
 """
@@ -25,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from servicedesk.auth.models import User
 from servicedesk.core.db import db
@@ -44,6 +49,9 @@ from servicedesk.tickets.services import waiting_left_from
 from servicedesk.warranty.coverage import N_, Reason
 
 DISPATCH_ACTION = "dispatch"
+SENT_BACK = "sent_back"
+"""Marks the dispatch events of a repair leaving its station (data ``sent_back: true``)."""
+BACK_TO_QUEUE = "new"
 WAITING = "waiting"
 DISPATCHED = "dispatched"
 SUPERVISOR_ROLES = ("supervisor", "admin")
@@ -71,6 +79,7 @@ _MANUAL = N_("Re-dispatched by hand by %(user)s: %(reason)s")
 _MANUAL_OVER_CAPACITY = N_(
     "Re-dispatched by hand by %(user)s over the station's capacity: %(reason)s"
 )
+_SENT_BACK_TO_QUEUE = N_("Sent back from %(station)s to the dispatch queue by %(user)s: %(reason)s")
 
 
 class DispatchError(Exception):
@@ -99,8 +108,10 @@ class Candidates:
     candidates: tuple[StationCandidate, ...]
 
 
-def dispatch_request(ticket: Ticket) -> DispatchRequest:
-    """What the repair needs: its machine's city and region, product line and level."""
+def dispatch_request(ticket: Ticket, *, also_returned: Iterable[str] = ()) -> DispatchRequest:
+    """What the repair needs: its machine's city and region, product line and level, and the
+    stations that may not have it again automatically: those that sent it back
+    (:func:`returned_stations`) and ``also_returned``."""
     _check_repair(ticket)
     asset = ticket.asset
     return DispatchRequest(
@@ -108,24 +119,23 @@ def dispatch_request(ticket: Ticket) -> DispatchRequest:
         region=region_for(asset.province, asset.city),
         product_line=asset.product_line,
         service_level=ticket.service_level or FALLBACK_LEVEL,
+        returned_by=returned_stations(ticket) | frozenset(also_returned),
+    )
+
+
+def returned_stations(ticket: Ticket) -> frozenset[str]:
+    """The codes of the stations that sent ``ticket`` back (see :func:`send_back`)."""
+    return frozenset(
+        event.data["previous_station"]
+        for event in ticket.events
+        if event.action == DISPATCH_ACTION
+        and (event.data or {}).get(SENT_BACK)
+        and event.data.get("previous_station")
     )
 
 
 def _is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
-
-
-def lock_stations(ids: Iterable[int]) -> list[int]:
-    """Lock the station rows ``ids`` (PostgreSQL, ``FOR UPDATE`` in id order); the ids sorted."""
-    ordered = sorted(set(ids))
-    if ordered and _is_postgresql():
-        db.session.execute(
-            sa.select(Station.id)
-            .where(Station.id.in_(ordered))
-            .order_by(Station.id)
-            .with_for_update()
-        )
-    return ordered
 
 
 def open_ticket_counts(station_ids: list[int], *, excluding: int | None = None) -> dict[int, int]:
@@ -145,28 +155,41 @@ def open_ticket_counts(station_ids: list[int], *, excluding: int | None = None) 
 def load_candidates(
     request: DispatchRequest, *, extra_codes: Iterable[str] = (), excluding: int | None = None
 ) -> Candidates:
-    """Lock and load the stations listing ``request.city``, those of ``request.region``, and
-    the stations ``extra_codes``, with their open tickets counted after the lock.
+    """Lock and load the candidate stations, with their open tickets counted after the lock:
+    the stations listing ``request.city`` or, when none does, those of ``request.region``
+    (the region fallback of the rules; when a station lists the city, the others of the
+    region could not take the repair), and the stations ``extra_codes``.
+
+    One statement selects and locks them (PostgreSQL: ``FOR UPDATE`` in id order, so that two
+    transactions never wait on each other in a cycle), with their cities and product lines.
+    Only the stations that matter are locked: repairs for different cities do not wait on
+    each other.
 
     ``excluding`` is the ticket being dispatched: it does not count against its own station.
     """
     lists_city = sa.select(StationCity.station_id).where(StationCity.city == request.city)
     wanted = [Station.id.in_(lists_city)]
     if request.region is not None:
-        wanted.append(Station.region_code == request.region)
+        wanted.append(
+            sa.and_(Station.region_code == request.region, ~sa.exists(lists_city.limit(1)))
+        )
     extra = sorted(set(extra_codes))
     if extra:
         wanted.append(Station.code.in_(extra))
-    ids = lock_stations(db.session.scalars(sa.select(Station.id).where(sa.or_(*wanted))))
-    if not ids:
-        return Candidates(stations={}, candidates=())
-    stations = db.session.scalars(
+    query = (
         sa.select(Station)
-        .where(Station.id.in_(ids))
-        .options(selectinload(Station.cities), selectinload(Station.product_lines))
+        .where(sa.or_(*wanted))
+        .options(joinedload(Station.cities), joinedload(Station.product_lines))
         .order_by(Station.id)
         .execution_options(populate_existing=True)
-    ).all()
+    )
+    if _is_postgresql():
+        # rows are locked as the sorted result is produced: in id order
+        query = query.with_for_update(of=Station)
+    stations = db.session.scalars(query).unique().all()
+    if not stations:
+        return Candidates(stations={}, candidates=())
+    ids = [station.id for station in stations]
     counts = open_ticket_counts(ids, excluding=excluding)
     candidates = tuple(
         StationCandidate(
@@ -229,15 +252,50 @@ def _send(
     reason_text: str | None = None,
     data: Mapping | None = None,
 ) -> TicketEvent:
-    current = ticket.status
-    if current != DISPATCHED:
-        check_transition(ticket.kind, current, DISPATCHED, left_from=waiting_left_from(ticket))
+    if ticket.status != DISPATCHED:
+        check_transition(
+            ticket.kind, ticket.status, DISPATCHED, left_from=waiting_left_from(ticket)
+        )
     previous_station = ticket.station.code if ticket.station is not None else None
+    return _move(
+        actor,
+        ticket,
+        station,
+        DISPATCHED,
+        decision,
+        now=now,
+        reason_text=reason_text if reason_text is not None else decision.reason.render(),
+        data={
+            "station": station.code,
+            "previous_station": previous_station,
+            "manual": False,
+            **(data or {}),
+        },
+    )
+
+
+def _move(
+    actor: User | None,
+    ticket: Ticket,
+    station: Station | None,
+    status: str,
+    decision: DispatchDecision,
+    *,
+    now: datetime,
+    reason_text: str,
+    data: Mapping,
+) -> TicketEvent:
+    """Give ``ticket`` its ``station`` (None: the queue) and ``status`` (``dispatched``, or
+    back to the queue: waiting since ``now``) with ``decision`` stored, and add the dispatch
+    event saying so: ``data`` plus the dispatch state and the decision's reason. The status
+    history records the status when it changes. Returns the event."""
+    current = ticket.status
+    state = DISPATCHED if status == DISPATCHED else WAITING
     ticket.station = station
-    ticket.status = DISPATCHED
-    ticket.dispatch_state = DISPATCHED
+    ticket.status = status
+    ticket.dispatch_state = state
     ticket.dispatch_decision = decision.to_json()
-    ticket.waiting_since = None
+    ticket.waiting_since = None if state == DISPATCHED else now
     ticket.updated_at = now
     event = TicketEvent(
         ticket=ticket,
@@ -245,20 +303,13 @@ def _send(
         actor=actor,
         action=DISPATCH_ACTION,
         from_status=current,
-        to_status=DISPATCHED,
-        reason=reason_text if reason_text is not None else decision.reason.render(),
-        data={
-            "state": DISPATCHED,
-            "station": station.code,
-            "previous_station": previous_station,
-            "reason": decision.reason.to_json(),
-            "manual": False,
-            **(data or {}),
-        },
+        to_status=status,
+        reason=reason_text,
+        data={**data, "state": state, "reason": decision.reason.to_json()},
     )
     db.session.add(event)
-    if current != DISPATCHED:
-        record_status(ticket, DISPATCHED, now=now, previous=current)
+    if status != current:
+        record_status(ticket, status, now=now, previous=current)
     return event
 
 
@@ -284,6 +335,55 @@ def _queue(
             data={"state": WAITING, "reason": decision.reason.to_json()},
         )
     )
+
+
+def send_back(
+    actor: User | None, ticket: Ticket, status: str, *, now: datetime, reason: str
+) -> TicketEvent:
+    """The repair leaves the station it was dispatched to; returns the event recorded.
+
+    Called by :func:`servicedesk.tickets.services.change_status`, which has checked who asks,
+    the transition and the ``reason``. ``status`` is where the repair goes:
+
+    * ``new``: back to the supervisors' queue. The station is cleared, ``dispatch_state``
+      becomes ``waiting`` since ``now`` with the reason stored as the decision, so that
+      :func:`dispatch_waiting` or a supervisor dispatches it again;
+    * ``dispatched``: on to another station, chosen as on creation among the others (the
+      candidate stations locked); when none is eligible, to the queue as for ``new``, with
+      the reason why none is.
+
+    Either way the station it leaves is recorded (``previous_station``, ``sent_back``) and is
+    not chosen for this repair again automatically; its users no longer see the ticket.
+    """
+    left = ticket.station.code if ticket.station is not None else None
+    data = {SENT_BACK: True, "previous_station": left}
+    if status == DISPATCHED:
+        request = dispatch_request(ticket, also_returned=[left] if left else ())
+        found = load_candidates(request, excluding=ticket.id)
+        decision = decide_dispatch(request, found.candidates)
+        if decision.state == DISPATCHED:
+            event = _send(
+                actor,
+                ticket,
+                found.stations[decision.station],
+                decision,
+                now=now,
+                reason_text=reason,
+                data=data,
+            )
+            db.session.flush()
+            return event
+    else:
+        who = (actor.display_name or actor.username) if actor is not None else "system"
+        headline = Reason(
+            _SENT_BACK_TO_QUEUE, {"station": left or "", "user": who, "reason": reason}
+        )
+        decision = DispatchDecision(state=WAITING, station=None, reason=headline, candidates=())
+    event = _move(
+        actor, ticket, None, BACK_TO_QUEUE, decision, now=now, reason_text=reason, data=data
+    )
+    db.session.flush()
+    return event
 
 
 # --------------------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def close_repair(
     adp_ended = _end_adp(asset.entitlements, repaired_on) if decision.end_adp else []
 
     for index, step in enumerate(steps):
-        event = change_status(actor, ticket, step, now=now)
+        event = change_status(actor, ticket, step, now=now, closing_recorded=True)
         if index == 0:
             event.data = {
                 "resolution": resolution,

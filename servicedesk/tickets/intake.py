@@ -16,10 +16,10 @@ from servicedesk.callcenter.models import Call
 from servicedesk.core.db import db
 from servicedesk.customers.models import Asset, Customer
 from servicedesk.sla.levels import repair_service_level
-from servicedesk.sla.services import record_status, start_clocks
+from servicedesk.sla.services import current_target_table, record_status, start_clocks
 from servicedesk.stations.models import Station, StationCity
 from servicedesk.tickets.models import TICKET_KINDS, Ticket, TicketEvent
-from servicedesk.tickets.numbering import next_ticket_number
+from servicedesk.tickets.numbering import next_ticket_number, provisional_number
 from servicedesk.warranty.coverage import DAMAGE_TYPES, PART_KINDS, decide_coverage
 
 SUMMARY_MAX = 200
@@ -72,63 +72,94 @@ def open_ticket(
     now: datetime,
     call: Call | None = None,
 ) -> Ticket:
+    """Open a ticket for ``customer``: coverage and service level (repairs), SLA clocks, the
+    ``created`` event, dispatch to a station (repairs), closing on the call (answered inquiries
+    and consultations). Raises :class:`IntakeError` for bad input; flushes, never commits.
+
+    Nothing is flushed before the ticket is complete (no autoflush while it is built): the
+    ticket and its clocks are written in one go, then what dispatch adds (the ``created`` and
+    ``dispatch`` events in one statement: they set the same columns).
+    """
     _validate(request)
     asset = _asset_for(customer, request)
     if call is not None and call.customer_id not in (None, customer.id):
         raise IntakeError("that call is with another customer", field="call")
-
-    ticket = Ticket(
-        number=next_ticket_number(now.year),
-        kind=request.kind,
-        status="new",
-        customer=customer,
-        asset=asset,
-        call=call,
-        summary=request.summary.strip(),
-        description=request.description.strip(),
-        damage=request.damage if request.kind == "repair" else "none",
-        part=request.part if request.kind == "repair" else None,
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
-    db.session.add(ticket)
-    if request.kind == "repair":
-        apply_coverage(ticket, now=now)
-    start_clocks(ticket, now=now)
-    db.session.add(
-        TicketEvent(
-            ticket=ticket,
-            at=now,
-            actor=actor,
-            action="created",
-            to_status="new",
-            data=_creation_data(ticket),
+    targets = current_target_table()
+    number_last = _number_last()
+    with db.session.no_autoflush:
+        ticket = Ticket(
+            number=provisional_number() if number_last else next_ticket_number(now.year),
+            kind=request.kind,
+            status="new",
+            customer=customer,
+            asset=asset,
+            call=call,
+            summary=request.summary.strip(),
+            description=request.description.strip(),
+            damage=request.damage if request.kind == "repair" else "none",
+            part=request.part if request.kind == "repair" else None,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+            events=[],
+            clocks=[],
+            pauses=[],
+            parts=[],
         )
-    )
-    if request.kind == "repair":
-        from servicedesk.dispatch.services import dispatch_ticket  # imports ticket services
-
-        dispatch_ticket(actor, ticket, now=now)
-    if request.kind in CLOSED_ON_CALL_KINDS and request.answered:
-        ticket.status = "closed"
-        ticket.closed_at = now
+        db.session.add(ticket)
+        if request.kind == "repair":
+            apply_coverage(ticket, now=now)
+        start_clocks(ticket, now=now, table=targets)
         db.session.add(
             TicketEvent(
                 ticket=ticket,
                 at=now,
                 actor=actor,
-                action="status",
-                from_status="new",
-                to_status="closed",
-                reason="answered during the call",
+                action="created",
+                from_status=None,
+                to_status="new",
+                reason="",
+                data=_creation_data(ticket),
             )
         )
-        record_status(ticket, "closed", now=now, previous="new")
-    if call is not None and call.customer_id is None:
-        call.customer = customer
-    db.session.flush()
+        if request.kind == "repair":
+            from servicedesk.dispatch.services import dispatch_ticket  # imports ticket services
+
+            dispatch_ticket(actor, ticket, now=now)
+        if request.kind in CLOSED_ON_CALL_KINDS and request.answered:
+            ticket.status = "closed"
+            ticket.closed_at = now
+            db.session.add(
+                TicketEvent(
+                    ticket=ticket,
+                    at=now,
+                    actor=actor,
+                    action="status",
+                    from_status="new",
+                    to_status="closed",
+                    reason="answered during the call",
+                )
+            )
+            record_status(ticket, "closed", now=now, previous="new")
+        if call is not None and call.customer_id is None:
+            call.customer = customer
+        if number_last:
+            ticket.number = next_ticket_number(now.year)
+        db.session.flush()
     return ticket
+
+
+def _number_last() -> bool:
+    """Whether the ticket number is taken at the end of :func:`open_ticket` (PostgreSQL).
+
+    The year's counter row stays locked until the transaction ends, so every ticket creation
+    waits for the one before it from the moment it takes a number: taken last, it is held for
+    the final flush and the commit only, and the station rows dispatch locked come before it
+    (every other transaction that locks stations never touches the counter). SQLite has one
+    writer at a time and no row locks: there, the counter upsert stays the first write, which
+    takes the database's write lock before dispatch counts the stations' open tickets.
+    """
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def apply_coverage(ticket: Ticket, *, now: datetime) -> None:

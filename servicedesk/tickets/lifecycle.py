@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from servicedesk.warranty.coverage import N_, Reason
 
 __all__ = [
+    "BACK_TO_DISPATCH",
     "FINAL_STATUSES",
     "KINDS",
     "REOPENED_STATUS",

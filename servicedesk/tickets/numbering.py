@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -24,6 +26,16 @@ def next_ticket_number(year: int) -> str:
     )
     sequence = db.session.execute(statement).scalar_one()
     return format_ticket_number(year, sequence)
+
+
+PROVISIONAL_PREFIX = "~"
+
+
+def provisional_number() -> str:
+    """A unique stand-in for a ticket's number until :func:`next_ticket_number` gives the real
+    one later in the same transaction (``~`` and 16 hex digits: never a real number, and never
+    seen by anyone else, since the real one replaces it before the transaction commits)."""
+    return PROVISIONAL_PREFIX + secrets.token_hex(8)
 
 
 def ensure_counter_at_least(year: int, sequence: int) -> None:

@@ -27,6 +27,7 @@ from servicedesk.customers.models import Asset
 from servicedesk.sla.services import MET_STATUSES, record_status, restart_clocks
 from servicedesk.tickets.intake import apply_coverage
 from servicedesk.tickets.lifecycle import (
+    BACK_TO_DISPATCH,
     FINAL_STATUSES,
     STATION_MAY_SET,
     WAITING_CUSTOMER,
@@ -39,12 +40,16 @@ from servicedesk.warranty.coverage import N_, Reason
 
 REASON_MAX = 1000
 FOUR_HOUR_LEVEL = "onsite_4h"
+RESOLVED = "resolved"
 ARRIVE_TARGET = "arrive"
 
 _NOT_YOUR_STATION = N_("This ticket is not one of your station's.")
 _NOT_FOR_STATIONS = N_("Only the call center can set a ticket to “%(new)s”.")
 _AGENTS_ONLY = N_("Only agents, supervisors and administrators can do this.")
 _NO_STATION = N_("A ticket is dispatched to a station by the dispatch, which chooses the station.")
+_CLOSING_RECORDS_NEEDED = N_(
+    "A repair is resolved with its closing records: record the resolution and the parts used."
+)
 _REASON_NEEDED = N_("Say why the ticket goes from “%(current)s” to “%(new)s”.")
 _REASON_TOO_LONG = N_("Write the reason in at most %(max)s characters.")
 _NOT_OPEN = N_("The ticket is “%(current)s”: it is no longer open.")
@@ -108,7 +113,9 @@ def waiting_left_from(ticket: Ticket) -> str | None:
 
 
 def next_statuses(actor: User | None, ticket: Ticket) -> tuple[str, ...]:
-    """The statuses ``actor`` may move ``ticket`` to now, in workflow order."""
+    """The statuses ``actor`` may move ``ticket`` to now with a plain status change, in
+    workflow order. A repair is resolved with its closing records instead (see
+    :func:`may_resolve`), so ``resolved`` is never among a repair's."""
     if not may_change(actor, ticket) or ticket.status in FINAL_STATUSES:
         return ()
     options = allowed_next(ticket.kind, ticket.status, left_from=waiting_left_from(ticket))
@@ -117,11 +124,18 @@ def next_statuses(actor: User | None, ticket: Ticket) -> tuple[str, ...]:
         for status in options
         if (not _is_station(actor) or status in STATION_MAY_SET)
         and (status != "dispatched" or ticket.station is not None)
+        and (status != RESOLVED or ticket.kind != "repair")
     )
 
 
 def change_status(
-    actor: User | None, ticket: Ticket, status: str, *, now: datetime, reason: str = ""
+    actor: User | None,
+    ticket: Ticket,
+    status: str,
+    *,
+    now: datetime,
+    reason: str = "",
+    closing_recorded: bool = False,
 ) -> TicketEvent:
     """Move ``ticket`` to ``status``; returns the event recorded (``actor=None``: the system).
 
@@ -129,6 +143,13 @@ def change_status(
     (targets met, paused on ``waiting_customer``, resumed after it, stopped on cancel).
     ``dispatched`` needs the ticket's station to be set already (dispatching chooses it).
     Cancelling, reopening and sending back to dispatch need a ``reason``.
+
+    A repair becomes ``resolved`` only with its closing records:
+    :func:`servicedesk.tickets.closing.close_repair` records them and passes
+    ``closing_recorded=True``; anyone else is refused (:class:`TicketStateError`). Closing an
+    already resolved repair is a plain change. A repair that leaves its station, back to
+    ``new`` (the supervisors' queue) or ``dispatched`` from work at the station (another
+    station), goes through :func:`servicedesk.dispatch.services.send_back`.
     """
     current = ticket.status
     params = {"kind": ticket.kind, "current": current, "new": status}
@@ -139,9 +160,15 @@ def change_status(
     check_transition(ticket.kind, current, status, left_from=left_from)
     if status == "dispatched" and ticket.station is None:
         raise TicketStateError(Reason(_NO_STATION, params))
+    if ticket.kind == "repair" and status == RESOLVED and not closing_recorded:
+        raise TicketStateError(Reason(_CLOSING_RECORDS_NEEDED, params))
     reason = _checked_reason(reason)
     if not reason and needs_reason(current, status, left_from=left_from):
         raise TicketInputError(Reason(_REASON_NEEDED, params), field="reason")
+    if _leaves_station(ticket, status, left_from):
+        from servicedesk.dispatch.services import send_back  # imports this module
+
+        return send_back(actor, ticket, status, now=now, reason=reason)
 
     ticket.status = status
     ticket.updated_at = now
@@ -159,6 +186,10 @@ def change_status(
     db.session.add(event)
     record_status(ticket, status, now=now, previous=current)
     db.session.flush()
+    if ticket.kind == "repair" and status == "closed":
+        from servicedesk.callcenter.callbacks import schedule_callback  # imports intake
+
+        schedule_callback(ticket, now=now)
     return event
 
 
@@ -242,6 +273,25 @@ def correct_asset(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def may_resolve(actor: User | None, ticket: Ticket) -> bool:
+    """Whether ``actor`` may resolve ``ticket`` now with its closing records (a repair of a
+    machine whose status can go to ``resolved``; see ``close_repair``)."""
+    if ticket.kind != "repair" or ticket.asset is None or not may_change(actor, ticket):
+        return False
+    if ticket.status in FINAL_STATUSES:
+        return False
+    return RESOLVED in allowed_next(ticket.kind, ticket.status, left_from=waiting_left_from(ticket))
+
+
+def _leaves_station(ticket: Ticket, status: str, left_from: str | None) -> bool:
+    """Whether the change takes a repair away from its station: back to ``new``, or on to
+    ``dispatched`` once the station has taken it (accepted it or worked on it)."""
+    if ticket.kind != "repair" or ticket.station is None or status not in BACK_TO_DISPATCH:
+        return False
+    origin = left_from if ticket.status == WAITING_CUSTOMER and left_from else ticket.status
+    return status == "new" or origin not in BACK_TO_DISPATCH
 
 
 def _is_station(actor: User | None) -> bool:

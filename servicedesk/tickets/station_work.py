@@ -53,7 +53,7 @@ from servicedesk.tickets.closing import (
 from servicedesk.tickets.intake import customer_today
 from servicedesk.tickets.lifecycle import TransitionError
 from servicedesk.tickets.models import OPEN_STATUSES, Ticket
-from servicedesk.tickets.services import TicketChangeError, next_statuses
+from servicedesk.tickets.services import TicketChangeError, may_resolve, next_statuses
 from servicedesk.tickets.views import _refusal_code, _refused, _ticket_to_change, bp
 from servicedesk.warranty.closing import PartUsed
 from servicedesk.warranty.coverage import PART_KINDS
@@ -174,7 +174,7 @@ def station_work(ticket: Ticket, submitted: dict | None = None) -> StationWork |
     submitted = submitted or {}
     statuses = next_statuses(current_user, ticket)
     close_form = submitted.get("close_form")
-    if close_form is None and "resolved" in statuses:
+    if close_form is None and may_resolve(current_user, ticket):
         close_form = CloseForm(formdata=None)
     visit_form = submitted.get("visit_form")
     if visit_form is None and "scheduled" in statuses:

@@ -270,3 +270,46 @@ def test_messages_follow_the_request_language(client, engineer, repair, api_toke
     )
     assert response.status_code == 409
     assert "工程师已到场" in response.get_json()["error"]["message"]
+
+
+# A repair is resolved only with its closing records, whoever asks; leaving the station
+
+
+@pytest.mark.parametrize("who", ["station", "agent"])
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_resolving_a_repair_needs_its_closing_records(
+    post, engineer, make_user, repair, db, who, status
+):
+    user = engineer if who == "station" else make_user("agent2")
+    assert post(user, repair.number, {"status": "accepted"}).status_code == 200
+    response = post(user, repair.number, {"status": status, "reason": "done"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "closing_refused"
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, repair.id)
+    assert (ticket.status, ticket.resolution, ticket.closed_at) == ("accepted", "", None)
+
+
+def test_a_resolved_repair_is_closed_without_more_records(post, engineer, repair, db):
+    post(engineer, repair.number, {"status": "accepted"})
+    body = {"status": "resolved", "resolution": "Reseated the memory.", "parts": []}
+    assert post(engineer, repair.number, body).status_code == 200
+    response = post(engineer, repair.number, {"status": "closed"})
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "closed"
+
+
+def test_back_to_new_through_the_api_leaves_the_station(
+    client, post, engineer, make_user, repair, api_token, db
+):
+    agent = make_user("agent2")
+    post(engineer, repair.number, {"status": "accepted"})
+    response = post(agent, repair.number, {"status": "new", "reason": "wrong city"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["status"], body["station"], body["dispatch"]["state"]) == ("new", None, "waiting")
+    assert "Sent back from BJ-01" in body["dispatch"]["reason"]
+    assert body["events"][-1]["to_status"] == "new"
+    headers = {"Authorization": f"Bearer {api_token(engineer)}"}
+    assert client.get(f"/api/v1/tickets/{repair.number}", headers=headers).status_code == 404
+    assert post(engineer, repair.number, {"status": "accepted"}).status_code == 404

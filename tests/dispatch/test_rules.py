@@ -82,6 +82,7 @@ NOT_REPAIRED = {
 }
 NO_FOUR_HOUR = "The station has no 4-hour capability in {city}."
 FULL = "The station is at capacity: {open} open repairs for a capacity of {capacity}."
+SENT_BACK = "The station sent this repair back, so it is not chosen for it again."
 NO_CAPACITY = "The station has no capacity set, so it takes no repairs."
 
 # A second station listing 杭州, so that the region fallback is off.
@@ -158,6 +159,15 @@ ELIGIBILITY = [
         [NOT_REPAIRED["laptop"]],
     ),
     ("no product lines", {"product_lines": frozenset()}, {}, [], [NOT_REPAIRED["laptop"]]),
+    ("sent the repair back", {}, {"returned_by": frozenset({"HZ01"})}, [], [SENT_BACK]),
+    ("another station sent it back", {}, {"returned_by": frozenset({"HZ09"})}, [], []),
+    (
+        "sent back and full: both said",
+        {"open_tickets": 10},
+        {"returned_by": frozenset({"HZ01"})},
+        [],
+        [FULL.format(open=10, capacity=10), SENT_BACK],
+    ),
     (
         "server request",
         {},
@@ -684,6 +694,20 @@ WAITING = [
         "No station that could take this repair has 4-hour capability in 拉萨.",
     ),
     (
+        "every able station sent it back",
+        replace(LHASA, returned_by=frozenset({"LS01", "LS02"})),
+        [XIZANG, replace(XIZANG, code="LS02", open_tickets=10)],
+        "Every station that could take this repair has sent it back; a supervisor chooses where "
+        "it goes.",
+    ),
+    (
+        "the one that did not send it back is full",
+        replace(LHASA, returned_by=frozenset({"LS01"})),
+        [XIZANG, replace(XIZANG, code="LS02", open_tickets=10)],
+        "Every station that could take this repair is at capacity; the repair waits until one "
+        "frees capacity.",
+    ),
+    (
         "all suspended",
         LHASA,
         [replace(XIZANG, status="suspended"), replace(XIZANG, code="LS02", status="suspended")],
@@ -918,6 +942,8 @@ def test_station_candidate_normalises_collections_and_scores():
         ({"region": 3}, TypeError),
         ({"product_line": "phone"}, ValueError),
         ({"service_level": "gold"}, ValueError),
+        ({"returned_by": "LS01"}, TypeError),
+        ({"returned_by": [""]}, ValueError),
     ],
 )
 def test_dispatch_request_rejects_bad_values(changes, error):
@@ -1068,6 +1094,7 @@ requests = st.builds(
     region=st.sampled_from((*REGIONS, None)),
     product_line=st.sampled_from(("laptop", "server", "aio")),
     service_level=st.sampled_from(SERVICE_LEVELS),
+    returned_by=st.frozensets(st.sampled_from(CODES), max_size=2),
 )
 
 
@@ -1083,6 +1110,7 @@ def eligible_by_definition(candidate: StationCandidate, req: DispatchRequest, st
         and req.product_line in candidate.product_lines
         and (req.service_level != "onsite_4h" or req.city in candidate.four_hour_cities)
         and candidate.open_tickets < candidate.capacity
+        and candidate.code not in req.returned_by
     )
 
 

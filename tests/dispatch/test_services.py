@@ -238,3 +238,139 @@ def test_redispatch_refusals(make_station, repair, supervisor, agent, now, db):
         sa.select(sa.func.count()).select_from(Ticket).where(Ticket.station_id == other.station_id)
     )
     assert count == 2
+
+
+# Leaving the station: back to the queue, or on to another station
+
+
+def sent_back_events(ticket) -> list[TicketEvent]:
+    return [event for event in dispatch_events(ticket) if event.data.get("sent_back")]
+
+
+@pytest.mark.parametrize("from_status", ["dispatched", "accepted", "waiting_parts"])
+def test_back_to_new_clears_the_station_and_queues_the_repair(
+    make_station, repair, agent, now, from_status
+):
+    make_station("BJ-01")
+    ticket = repair()
+    for status in {"accepted": ["accepted"], "waiting_parts": ["accepted", "waiting_parts"]}.get(
+        from_status, []
+    ):
+        change_status(agent, ticket, status, now=now)
+    later = now + timedelta(hours=1)
+    event = change_status(agent, ticket, "new", now=later, reason="customer moved to Tianjin")
+    assert (ticket.status, ticket.station, ticket.dispatch_state, ticket.waiting_since) == (
+        "new",
+        None,
+        "waiting",
+        later,
+    )
+    assert (event.action, event.from_status, event.to_status, event.actor, event.reason) == (
+        "dispatch",
+        from_status,
+        "new",
+        agent,
+        "customer moved to Tianjin",
+    )
+    assert event.data["previous_station"] == "BJ-01" and event.data["sent_back"] is True
+    assert event.data["state"] == "waiting"
+    stored = decision(ticket)
+    assert (stored.state, stored.station) == ("waiting", None)
+    assert stored.reason.render() == (
+        "Sent back from BJ-01 to the dispatch queue by agent1: customer moved to Tianjin"
+    )
+
+
+def test_the_sweep_sends_a_returned_repair_to_another_station_only(
+    make_station, repair, agent, db, now
+):
+    make_station("BJ-01")
+    ticket = repair()
+    change_status(agent, ticket, "accepted", now=now)
+    change_status(agent, ticket, "new", now=now, reason="no engineer this week")
+    db.session.commit()
+    assert dispatch_waiting(now + timedelta(minutes=1)) == {
+        "dispatched": 0,
+        "still_waiting": 1,
+        "refused": 0,
+    }
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert ticket.station is None and ticket.dispatch_state == "waiting"
+    assert "has sent it back" in decision(ticket).reason.render()
+    assert "sent this repair back" in decision(ticket).candidates[0].reasons[-1].render()
+
+    make_station("BJ-02")
+    db.session.commit()
+    assert dispatch_waiting(now + timedelta(minutes=2))["dispatched"] == 1
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert (ticket.status, ticket.station.code) == ("dispatched", "BJ-02")
+    assert ticket.waiting_since is None
+
+
+def test_dispatched_from_work_at_the_station_goes_to_another_station(
+    make_station, repair, agent, now
+):
+    make_station("BJ-01")
+    make_station("BJ-02", capacity=3)
+    ticket = repair()
+    assert ticket.station.code == "BJ-01"
+    change_status(agent, ticket, "accepted", now=now)
+    event = change_status(agent, ticket, "dispatched", now=now, reason="engineer on leave")
+    assert (ticket.status, ticket.station.code, ticket.dispatch_state) == (
+        "dispatched",
+        "BJ-02",
+        "dispatched",
+    )
+    assert (event.action, event.from_status, event.to_status, event.reason) == (
+        "dispatch",
+        "accepted",
+        "dispatched",
+        "engineer on leave",
+    )
+    assert (event.data["previous_station"], event.data["station"]) == ("BJ-01", "BJ-02")
+    stored = decision(ticket)
+    assert stored.station == "BJ-02"
+    assert not next(c for c in stored.candidates if c.code == "BJ-01").eligible
+
+
+def test_dispatched_from_work_with_no_other_station_waits_in_the_queue(
+    make_station, repair, agent, now
+):
+    make_station("BJ-01")
+    ticket = repair()
+    change_status(agent, ticket, "accepted", now=now)
+    event = change_status(agent, ticket, "dispatched", now=now, reason="engineer on leave")
+    assert (ticket.status, ticket.station, ticket.dispatch_state) == ("new", None, "waiting")
+    assert (event.from_status, event.to_status, event.data["previous_station"]) == (
+        "accepted",
+        "new",
+        "BJ-01",
+    )
+    assert "has sent it back" in decision(ticket).reason.render()
+    assert sent_back_events(ticket) == [event]
+
+
+def test_back_from_waiting_on_the_customer_keeps_the_station(make_station, repair, agent, now):
+    make_station("BJ-01")
+    make_station("BJ-02")
+    ticket = repair()
+    change_status(agent, ticket, "waiting_customer", now=now)
+    change_status(agent, ticket, "dispatched", now=now + timedelta(hours=1))
+    assert (ticket.status, ticket.station.code, ticket.dispatch_state) == (
+        "dispatched",
+        "BJ-01",
+        "dispatched",
+    )
+    assert sent_back_events(ticket) == []
+
+
+def test_a_supervisor_may_still_choose_the_station_that_sent_it_back(
+    make_station, repair, agent, supervisor, now
+):
+    make_station("BJ-01")
+    ticket = repair()
+    change_status(agent, ticket, "new", now=now, reason="wrong product line")
+    redispatch(supervisor, ticket, "BJ-01", now=now, reason="checked with the station")
+    assert (ticket.status, ticket.station.code) == ("dispatched", "BJ-01")

@@ -1,7 +1,12 @@
 import pytest
 
-from servicedesk.tickets.models import format_ticket_number
-from servicedesk.tickets.numbering import ensure_counter_at_least, next_ticket_number
+from servicedesk.tickets.intake import TicketRequest, open_ticket
+from servicedesk.tickets.models import NUMBER_PREFIX, Ticket, format_ticket_number
+from servicedesk.tickets.numbering import (
+    ensure_counter_at_least,
+    next_ticket_number,
+    provisional_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +36,19 @@ def test_counter_moves_past_imported_numbers(db):
     ensure_counter_at_least(2026, 500)
     ensure_counter_at_least(2026, 20)
     assert next_ticket_number(2026) == "SD-2026-000501"
+
+
+def test_provisional_numbers_are_unique_fit_the_column_and_are_never_real_ones():
+    numbers = {provisional_number() for _ in range(1000)}
+    assert len(numbers) == 1000
+    width = Ticket.__table__.c.number.type.length
+    assert all(len(number) <= width for number in numbers)
+    assert not any(number.startswith(NUMBER_PREFIX) for number in numbers)
+
+
+def test_an_opened_ticket_has_its_real_number(db, make_user, make_customer, now):
+    agent, customer = make_user("agent1"), make_customer()
+    first = open_ticket(agent, customer, TicketRequest(kind="inquiry", summary="Hi"), now=now)
+    second = open_ticket(agent, customer, TicketRequest(kind="inquiry", summary="Yo"), now=now)
+    db.session.expire_all()
+    assert [first.number, second.number] == [f"SD-{now.year}-000001", f"SD-{now.year}-000002"]

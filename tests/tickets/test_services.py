@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from servicedesk.sla.services import set_targets
 from servicedesk.sla.targets import Target, TicketTargets
+from servicedesk.tickets.closing import close_repair
 from servicedesk.tickets.intake import TicketRequest, open_ticket
 from servicedesk.tickets.lifecycle import TransitionError
 from servicedesk.tickets.models import TicketEvent
@@ -20,6 +21,7 @@ from servicedesk.tickets.services import (
     change_status,
     correct_asset,
     diagnosis_can_end,
+    may_resolve,
     next_statuses,
     record_diagnosis_end,
     waiting_left_from,
@@ -72,6 +74,14 @@ def open_repair(agent, customer, station, now):
         return ticket
 
     return make
+
+
+def move(actor, ticket, status: str, *, now: datetime, reason: str = ""):
+    """A status change; a repair is resolved with its closing records."""
+    if status == "resolved" and ticket.kind == "repair":
+        close_repair(actor, ticket, resolution="Replaced the display cable.", parts=[], now=now)
+        return ticket.events[-1]
+    return change_status(actor, ticket, status, now=now, reason=reason)
 
 
 def clocks(ticket) -> dict:
@@ -129,7 +139,7 @@ def test_cancel_reopen_and_back_to_queue_need_a_reason(agent, open_repair, path)
     ticket = open_repair()
     *before, last = path
     for status in before:
-        change_status(agent, ticket, status, now=sh(20, 11))
+        move(agent, ticket, status, now=sh(20, 11))
     with pytest.raises(TicketInputError) as refused:
         change_status(agent, ticket, last, now=sh(20, 12), reason="   ")
     assert refused.value.field == "reason"
@@ -155,7 +165,7 @@ def test_targets_are_met_when_their_status_is_reached(agent, open_repair):
         "resolve": None,
     }
     change_status(agent, ticket, "on_site", now=sh(23, 10))
-    change_status(agent, ticket, "resolved", now=sh(23, 15))
+    move(agent, ticket, "resolved", now=sh(23, 15))
     change_status(agent, ticket, "closed", now=sh(24, 9))
     met = {name: (c.met_at, c.met) for name, c in clocks(ticket).items()}
     assert met == {
@@ -261,7 +271,6 @@ def test_waiting_returns_to_the_status_it_left(agent, open_repair):
         "scheduled",
         "on_site",
         "waiting_parts",
-        "resolved",
         "cancelled",
     )
     with pytest.raises(TransitionError, match="since it was “on_site”"):
@@ -580,3 +589,25 @@ def test_the_system_changes_a_status_without_an_actor(open_repair, station):
     assert "dispatched" in next_statuses(None, ticket)
     event = change_status(None, ticket, "dispatched", now=sh(20, 10, 31))
     assert (event.actor, event.to_status) == (None, "dispatched")
+
+
+# A repair is resolved only with its closing records
+
+
+@pytest.mark.parametrize("role", ["agent", "station", "supervisor"])
+def test_a_repair_is_not_resolved_by_a_plain_status_change(make_user, open_repair, role):
+    ticket = open_repair()
+    user = make_user(f"u-{role}", role=role, station_code="BJ-01" if role == "station" else None)
+    change_status(user, ticket, "accepted", now=sh(20, 11))
+    assert "resolved" not in next_statuses(user, ticket)
+    with pytest.raises(TicketStateError, match="closing records"):
+        change_status(user, ticket, "resolved", now=sh(20, 12))
+    assert ticket.status == "accepted" and ticket.events[-1].to_status == "accepted"
+    with pytest.raises(TransitionError):
+        change_status(user, ticket, "closed", now=sh(20, 12))
+    assert may_resolve(user, ticket)
+    close_repair(user, ticket, resolution="New fan.", parts=[], now=sh(20, 13))
+    assert ticket.status == "resolved" and not may_resolve(user, ticket)
+    assert next_statuses(user, ticket)[-1] == "closed"
+    change_status(user, ticket, "closed", now=sh(20, 14))
+    assert ticket.status == "closed"

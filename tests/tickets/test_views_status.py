@@ -393,3 +393,95 @@ def test_forms_and_refusals_in_chinese(client, login, make_user, repair):
     response = post_status(client, ticket, "closed")
     assert response.status_code == 409
     assert "“报修”工单不能从“已派单”改为“已关闭”。" in page(response)
+
+
+# A repair is resolved only with its closing records; back to dispatch leaves the station
+
+
+def station_user(make_user):
+    return make_user("bj01", role="station", station_code="BJ-01")
+
+
+@pytest.mark.parametrize("role", ["station", "agent"])
+def test_the_status_form_cannot_resolve_a_repair(client, login, make_user, agent, repair, db, role):
+    ticket = repair()
+    user = station_user(make_user) if role == "station" else agent
+    change_status(user, ticket, "accepted", now=NOW)
+    change_status(user, ticket, "on_site", now=NOW)
+    db.session.commit()
+    login(user)
+    html = page(client.get(f"/tickets/{ticket.number}"))
+    assert "resolved" not in options(html, "status-status")
+    assert ('id="close-form"' in html) == (role == "station")
+    response = post_status(client, ticket, "resolved")
+    assert response.status_code == 409
+    assert "A repair is resolved with its closing records" in page(response)
+    ticket = reload(db, ticket)
+    assert ticket.status == "on_site" and ticket.resolution == ""
+    assert events(db, ticket)[-1][2] == "on_site"
+
+
+def test_a_resolved_repair_is_closed_with_the_status_form(client, login, make_user, repair, db):
+    ticket = repair()
+    engineer = station_user(make_user)
+    login(engineer)
+    change_status(engineer, ticket, "accepted", now=NOW)
+    db.session.commit()
+    response = client.post(
+        f"/tickets/{ticket.number}/close",
+        data={"close-resolution": "Replaced the display cable."},
+    )
+    assert response.status_code == 302
+    assert reload(db, ticket).status == "resolved"
+    html = page(client.get(f"/tickets/{ticket.number}"))
+    assert "closed" in options(html, "status-status")
+    assert "resolved" not in options(html, "status-status")
+    assert post_status(client, ticket, "closed", expected="resolved").status_code == 302
+    assert reload(db, ticket).status == "closed"
+
+
+def test_back_to_new_leaves_the_station_which_no_longer_sees_it(
+    client, login, make_user, agent, repair, db
+):
+    ticket = repair()
+    engineer = station_user(make_user)
+    change_status(engineer, ticket, "accepted", now=NOW)
+    db.session.commit()
+    login(agent)
+    response = post_status(client, ticket, "new", reason="the customer moved to Tianjin")
+    assert response.status_code == 302
+    ticket = reload(db, ticket)
+    assert (ticket.status, ticket.station_id, ticket.dispatch_state, ticket.waiting_since) == (
+        "new",
+        None,
+        "waiting",
+        NOW,
+    )
+    reason = "the customer moved to Tianjin"
+    assert events(db, ticket)[-1] == ("dispatch", "accepted", "new", reason)
+    html = page(client.get(f"/tickets/{ticket.number}"))
+    assert "Sent back from BJ-01 to the dispatch queue by agent1" in html
+
+    client.post("/logout")
+    login(engineer)
+    assert client.get(f"/tickets/{ticket.number}").status_code == 404
+    assert ticket.number not in page(client.get("/tickets/station"))
+    assert post_status(client, ticket, "accepted", expected="new").status_code == 404
+
+
+def test_dispatched_from_the_station_goes_to_another_one(
+    client, login, make_user, agent, repair, db
+):
+    ticket = repair()
+    change_status(agent, ticket, "accepted", now=NOW)
+    db.session.commit()
+    login(agent)
+    assert "dispatched" in options(page(client.get(f"/tickets/{ticket.number}")), "status-status")
+    response = post_status(client, ticket, "dispatched", reason="engineer on leave")
+    assert response.status_code == 302
+    ticket = reload(db, ticket)
+    assert (ticket.status, ticket.station.code) == ("dispatched", "BJ-02")
+    assert events(db, ticket)[-1] == ("dispatch", "accepted", "dispatched", "engineer on leave")
+    client.post("/logout")
+    login(station_user(make_user))
+    assert client.get(f"/tickets/{ticket.number}").status_code == 404
