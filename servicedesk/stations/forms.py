@@ -68,3 +68,9 @@ class StationForm(FlaskForm):
             "status": self.status.data or "",
             "reason": (self.reason.data or "")[: REASON_MAX + 1],
         }
+
+
+class StatusActionForm(FlaskForm):
+    """Suspend or reinstate a station: the reason is required (the service says so)."""
+
+    reason = TextAreaField(_l("Reason"))

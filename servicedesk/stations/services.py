@@ -281,3 +281,52 @@ def station_changes(station: Station, limit: int = 200) -> list[StationChange]:
             .limit(limit)
         )
     )
+
+
+def _set_status(actor, station: Station, status: str, *, reason: str, now: datetime):
+    """Change only the station's status, with the supervisor's (required) reason; the other
+    settings are left exactly as they are (not validated again)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise StationError(
+            [Problem("reason", N_("Give the reason for changing the station's status."))]
+        )
+    if len(reason) > REASON_MAX:
+        raise StationError(
+            [Problem("reason", N_("Keep the reason to %(max)d characters."), {"max": REASON_MAX})]
+        )
+    change = StationChange(
+        station_id=station.id,
+        changed_by_id=actor.id if actor is not None else None,
+        changed_at=now,
+        changes={"status": {"before": station.status, "after": status}},
+        reason=reason,
+    )
+    station.status = status
+    db.session.add(change)
+    db.session.flush()
+    return change
+
+
+def suspend_station(actor, station: Station, *, reason: str, now: datetime) -> StationChange:
+    """A supervisor suspends the station (it takes no new repairs), giving the reason.
+
+    Raises :class:`StationError` when the station is already suspended or the reason is
+    missing or too long. Recorded in the station's history; flushes, the caller commits.
+    """
+    if station.status == "suspended":
+        raise StationError([Problem("status", N_("The station is already suspended."))])
+    return _set_status(actor, station, "suspended", reason=reason, now=now)
+
+
+def reinstate_station(actor, station: Station, *, reason: str, now: datetime) -> StationChange:
+    """A supervisor puts a suspended station, or one on probation, back to ``active``.
+
+    Raises :class:`StationError` when the station is already active or the reason is missing
+    or too long. Recorded in the station's history; flushes, the caller commits. Automatic
+    probation then waits for answers received after this decision
+    (:mod:`servicedesk.stations.scorecards`).
+    """
+    if station.status == "active":
+        raise StationError([Problem("status", N_("The station is already active."))])
+    return _set_status(actor, station, "active", reason=reason, now=now)

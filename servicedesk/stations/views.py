@@ -1,5 +1,6 @@
 """Station administration pages for supervisors and admins: the list of stations with their
-load, one station with its history of changes, and its edit form."""
+load and score, one station with its scorecard and history of changes, its edit form, and the
+suspend and reinstate actions."""
 
 from __future__ import annotations
 
@@ -12,16 +13,21 @@ from flask_login import current_user
 from servicedesk.auth.access import roles_required
 from servicedesk.callcenter.labels import label
 from servicedesk.core.db import db, utcnow
-from servicedesk.stations.forms import STATION_STATUS_LABELS, StationForm
+from servicedesk.stations.forms import STATION_STATUS_LABELS, StationForm, StatusActionForm
 from servicedesk.stations.models import STATION_STATUSES, Region, Station
+from servicedesk.stations.scorecard import percent
+from servicedesk.stations.scorecards import review_reasons, stored_scorecard
 from servicedesk.stations.services import (
     CHANGE_FIELDS,
     StationError,
     open_ticket_counts,
+    reinstate_station,
     station_changes,
     station_load,
+    suspend_station,
     update_station,
 )
+from servicedesk.warranty.coverage import Reason
 
 bp = Blueprint("stations", __name__, url_prefix="/stations")
 
@@ -40,11 +46,37 @@ def station_value(value, field_name: str) -> str:
     """A before or after value of a station change, in words."""
     if field_name == "status":
         return station_status_label(value)
+    if field_name == "satisfaction":
+        return percent(value)
     if field_name == "product_lines":
         return ", ".join(label(line, "product_line") for line in value) or "—"
     if isinstance(value, list):
         return "、".join(value) or "—"
     return str(value)
+
+
+@bp.app_template_filter("rate")
+def rate(value) -> str:
+    """A rate from 0 to 1 as a percentage (``—`` for none)."""
+    return percent(value)
+
+
+@bp.app_template_filter("stored_reasons")
+def stored_reasons(items) -> list[Reason]:
+    """Reasons stored as JSON (in a notification); unreadable ones are left out."""
+    reasons = []
+    for item in items or ():
+        try:
+            reasons.append(Reason.from_json(item))
+        except ValueError:
+            continue
+    return reasons
+
+
+bp.add_app_template_global(review_reasons, "scorecard_review")
+
+
+bp.add_app_template_global(stored_scorecard, "station_scorecard")
 
 
 def _language() -> str:
@@ -61,7 +93,9 @@ def _station_or_404(code: str) -> Station:
 
 def field_labels() -> dict[str, str]:
     form = StationForm(meta={"csrf": False}, formdata=None)
-    return {name: str(form[name].label.text) for name in CHANGE_FIELDS}
+    labels = {name: str(form[name].label.text) for name in CHANGE_FIELDS}
+    labels["satisfaction"] = _("Satisfaction score")
+    return labels
 
 
 @bp.route("/")
@@ -101,8 +135,12 @@ def index():
 @bp.route("/<code>")
 @roles_required(*SUPERVISOR_ROLES)
 def detail(code: str):
-    """One station: coverage, load against capacity, satisfaction, and its history."""
-    station = _station_or_404(code)
+    """One station: coverage, load against capacity, scorecard, the suspend and reinstate
+    actions, and its history."""
+    return _detail_page(_station_or_404(code), StatusActionForm(formdata=None))
+
+
+def _detail_page(station: Station, action_form: StatusActionForm, action_errors=()):
     load, capacity = station_load(station)
     return render_template(
         "stations/detail.html",
@@ -112,7 +150,48 @@ def detail(code: str):
         region_name=station.region.display_name(_language()),
         changes=station_changes(station),
         labels=field_labels(),
+        action_form=action_form,
+        action_errors=list(action_errors),
     )
+
+
+@bp.post("/<code>/suspend")
+@roles_required(*SUPERVISOR_ROLES)
+def suspend(code: str):
+    """Suspend the station (no new repairs are dispatched to it), with the reason."""
+    return _status_action(code, suspend_station, _("Station %(code)s suspended.", code=code))
+
+
+@bp.post("/<code>/reinstate")
+@roles_required(*SUPERVISOR_ROLES)
+def reinstate(code: str):
+    """Put a suspended station, or one on probation, back to active, with the reason."""
+    return _status_action(code, reinstate_station, _("Station %(code)s reinstated.", code=code))
+
+
+def _status_action(code: str, action, done: str):
+    """Apply ``action`` (suspend or reinstate) from the detail page's form; a refusal shows
+    the page again with the reasons (422) and changes nothing."""
+    station = _station_or_404(code)
+    form = StatusActionForm()
+    form.validate()
+    if "csrf_token" in form.errors:
+        return _detail_page(station, form, form.errors["csrf_token"]), 400
+    form.reason.errors = []
+    try:
+        action(current_user, station, reason=form.reason.data or "", now=utcnow())
+    except StationError as error:
+        db.session.rollback()
+        errors = []
+        for problem in error.problems:
+            if problem.field == "reason":
+                form.reason.errors.append(problem.render(_))
+            else:
+                errors.append(problem.render(_))
+        return _detail_page(station, form, errors), 422
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".detail", code=station.code))
 
 
 @bp.route("/<code>/edit", methods=["GET", "POST"])

@@ -3,14 +3,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from servicedesk.stations import services
 from servicedesk.stations.models import Station, StationChange
 from servicedesk.stations.services import (
     MAX_CAPACITY,
     StationError,
     open_ticket_counts,
+    reinstate_station,
     split_places,
     station_changes,
     station_load,
+    suspend_station,
     update_station,
 )
 from servicedesk.tickets.models import Ticket
@@ -210,3 +213,45 @@ def test_station_load_counts_open_tickets_only(db, make_station, make_customer, 
     assert station_load(other) == (1, 10)
     assert open_ticket_counts([station.id, other.id]) == {station.id: 4, other.id: 1}
     assert open_ticket_counts([]) == {}
+
+
+def test_suspend_and_reinstate_touch_only_the_status(db, make_station, make_user, now):
+    """Even a station whose other settings would not pass the edit form (no product line)
+    can be suspended and reinstated."""
+    supervisor = make_user("boss", role="supervisor")
+    broken = make_station("BJ-07", product_lines=(), capacity=3)
+    change = suspend_station(supervisor, broken, reason=" audit ", now=now)
+    assert broken.status == "suspended"
+    assert (change.changed_by_id, change.reason, change.changes) == (
+        supervisor.id,
+        "audit",
+        {"status": {"before": "active", "after": "suspended"}},
+    )
+    reinstate_station(supervisor, broken, reason="fixed", now=now + timedelta(hours=1))
+    assert broken.status == "active" and broken.capacity == 3
+    assert [c.changes["status"]["after"] for c in station_changes(broken)] == [
+        "active",
+        "suspended",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "reason", "field"),
+    [
+        ("active", "suspend", "", "reason"),
+        ("active", "suspend", "x" * 1001, "reason"),
+        ("suspended", "suspend", "again", "status"),
+        ("active", "reinstate", "why", "status"),
+    ],
+)
+def test_suspend_and_reinstate_refusals(
+    db, make_station, make_user, now, status, action, reason, field
+):
+    station = make_station("BJ-07", status=status)
+    with pytest.raises(StationError) as refused:
+        getattr(services, f"{action}_station")(
+            make_user("boss", role="supervisor"), station, reason=reason, now=now
+        )
+    assert [problem.field for problem in refused.value.problems] == [field]
+    assert station.status == status
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StationChange)) == 0

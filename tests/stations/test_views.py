@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from servicedesk.stations.models import Region, Station, StationChange
+from servicedesk.stations.scorecards import refresh_scorecard
 from servicedesk.tickets.models import Ticket
 
 FORM = {
@@ -218,3 +221,178 @@ def test_no_nav_link_for_agents(client, make_user, login, station):
     page = client.get("/callcenter/").get_data(as_text=True)
     assert "Agent terminal" in page
     assert 'href="/stations/"' not in page
+
+
+# --- suspend and reinstate --------------------------------------------------------------
+
+
+def mix(satisfied, unsatisfied):
+    return [(5, 1)] * satisfied + [(2, 2)] * unsatisfied
+
+
+def status_changes(db):
+    return db.session.scalars(sa.select(StationChange).order_by(StationChange.id)).all()
+
+
+@pytest.mark.parametrize("role", ["agent", "station"])
+@pytest.mark.parametrize("action", ["suspend", "reinstate"])
+def test_only_supervisors_suspend_or_reinstate(client, db, make_user, login, station, role, action):
+    station.status = "probation"
+    login(make_user("someone", role=role, station_code="BJ-01" if role == "station" else None))
+    response = client.post(f"/stations/BJ-01/{action}", data={"reason": "because"})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).status == "probation"
+    assert change_count(db) == 0
+
+
+def test_the_detail_page_offers_suspend_with_a_labelled_reason(client, login, supervisor, station):
+    login(supervisor)
+    page = client.get("/stations/BJ-01").get_data(as_text=True)
+    assert '<label for="reason">Reason</label>' in page
+    assert "<textarea" in page and 'id="reason"' in page and "required" in page
+    assert 'formaction="/stations/BJ-01/suspend"' in page
+    assert "Suspend station" in page
+    assert "Reinstate station" not in page  # already active
+
+
+def test_supervisor_suspends_and_reinstates_with_reasons_in_the_history(
+    client, db, login, supervisor, station
+):
+    login(supervisor)
+    response = client.post("/stations/BJ-01/suspend", data={"reason": "Failed the audit"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/stations/BJ-01")
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).status == "suspended"
+
+    page = client.get("/stations/BJ-01").get_data(as_text=True)
+    assert "Station BJ-01 suspended." in page
+    assert "Active → Suspended" in page and "Failed the audit" in page
+    assert 'formaction="/stations/BJ-01/reinstate"' in page
+    assert "Suspend station" not in page
+
+    client.post("/stations/BJ-01/reinstate", data={"reason": "Audit passed on appeal"})
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).status == "active"
+    first, second = status_changes(db)
+    assert (first.changed_by_id, first.reason, first.changes) == (
+        supervisor.id,
+        "Failed the audit",
+        {"status": {"before": "active", "after": "suspended"}},
+    )
+    assert (second.reason, second.changes) == (
+        "Audit passed on appeal",
+        {"status": {"before": "suspended", "after": "active"}},
+    )
+    history = client.get("/stations/BJ-01").get_data(as_text=True)
+    assert "Suspended → Active" in history and "Audit passed on appeal" in history
+
+
+def test_a_station_on_probation_can_be_reinstated_or_suspended(
+    client, db, login, supervisor, station
+):
+    station.status = "probation"
+    login(supervisor)
+    page = client.get("/stations/BJ-01").get_data(as_text=True)
+    assert "Suspend station" in page and "Reinstate station" in page
+    client.post("/stations/BJ-01/reinstate", data={"reason": "New manager"})
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).status == "active"
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "reason", "message"),
+    [
+        ("active", "suspend", "", "Give the reason for changing the station&#39;s status."),
+        ("active", "suspend", "   ", "Give the reason for changing the station&#39;s status."),
+        ("active", "suspend", "x" * 1001, "Keep the reason to 1000 characters."),
+        ("active", "reinstate", "why not", "The station is already active."),
+        ("suspended", "suspend", "again", "The station is already suspended."),
+    ],
+)
+def test_a_refused_action_shows_why_and_changes_nothing(
+    client, db, login, supervisor, station, status, action, reason, message
+):
+    station.status = status
+    login(supervisor)
+    response = client.post(f"/stations/BJ-01/{action}", data={"reason": reason})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Station, station.id).status == status
+    assert change_count(db) == 0
+
+
+def test_unknown_station_action_is_a_404(client, login, supervisor, station):
+    login(supervisor)
+    assert client.post("/stations/NOPE/suspend", data={"reason": "x"}).status_code == 404
+
+
+# --- the scorecard on the pages ----------------------------------------------------------
+
+
+def test_the_detail_page_shows_the_scorecard(
+    client, db, make_customer, login, supervisor, station, now, answered
+):
+
+    customer = make_customer()
+    answered(station, customer, mix(16, 4), at=now - timedelta(days=1))
+    refresh_scorecard(station.id, now=now)
+    login(supervisor)
+
+    page = client.get("/stations/BJ-01").get_data(as_text=True)
+    assert "Scorecard (last 90 days)" in page
+    assert "80%" in page  # satisfaction and the score
+    assert "20 answers to question 1" in page
+    assert "below the 85% probation threshold" in page
+    assert "The station is put on probation" in page
+    assert "System" in page  # the automatic change in the history
+    assert "Put on probation automatically" in page
+    assert "Satisfaction score: — → 80%" in page
+    listing = client.get("/stations/").get_data(as_text=True)
+    assert "80%" in listing and "On probation" in listing
+
+
+def test_a_station_never_scored_says_so(client, login, supervisor, station):
+    login(supervisor)
+    page = client.get("/stations/BJ-01").get_data(as_text=True)
+    assert "Not scored yet" in page
+    assert "No score yet" in client.get("/stations/").get_data(as_text=True)
+
+
+def test_station_staff_see_their_load_and_scorecard(
+    client, db, make_customer, make_user, login, station, now, answered
+):
+
+    answered(station, make_customer(), mix(18, 2), at=now - timedelta(days=1))
+    refresh_scorecard(station.id, now=now)
+    login(make_user("bj01", role="station", station_code="BJ-01"))
+
+    page = client.get("/tickets/station").get_data(as_text=True)
+    assert "0 open tickets of a capacity of 10" in page
+    assert "Scorecard (last 90 days)" in page
+    assert "90%" in page
+    assert "not below the 85% probation threshold" not in page  # 90% meets the target
+    assert "meeting the organisation&#39;s 88% target" in page
+
+
+def test_the_probation_notice_reads_well_without_a_ticket(
+    client, db, make_customer, make_user, login, station, now, answered
+):
+
+    answered(station, make_customer(), mix(16, 4), at=now - timedelta(days=1))
+    refresh_scorecard(station.id, now=now)
+    supervisor = make_user("boss", role="supervisor")
+    login(supervisor)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "Station put on probation" in page
+    assert 'href="/stations/BJ-01"' in page
+    assert "Satisfaction 80% from 20 answers" in page
+    assert "below the 85% probation threshold" in page
+
+    client.post("/logout")
+    login(make_user("bj01", role="station", station_code="BJ-01"))
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "Station put on probation" in page
+    assert 'href="/tickets/station"' in page
