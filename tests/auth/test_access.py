@@ -18,6 +18,9 @@ SAMPLE_ARGUMENTS = {
     "number": "SD-2026-000001",
     "filename": "css/app.css",
     "notification_id": "1",
+    "sid": "CA00000000000000000000000000000000",
+    "action": "hangup",
+    "token": "t0ken",
 }
 
 
@@ -41,6 +44,8 @@ def test_anonymous_requests_are_turned_away(app, client):
         if path.startswith("/api/"):
             assert response.status_code == 401, (endpoint, method)
             assert response.get_json()["error"]["code"]
+        elif path.startswith("/twilio/"):  # no login: the Twilio signature is required
+            assert response.status_code == 403, (endpoint, method)
         else:
             assert response.status_code == 302, (endpoint, method)
             assert "/login" in response.headers["Location"], endpoint

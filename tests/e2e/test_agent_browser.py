@@ -1,17 +1,23 @@
 """An agent drives the real UI in headless Chromium (Debian's package, through Playwright):
-signs in, finds a caller by phone, opens a repair in the call and reads its coverage."""
+signs in, finds a caller by phone, opens a repair in the call and reads its coverage; takes an
+incoming call that appears on the terminal and sees the caller's card pop."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+import time
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from servicedesk import create_app
+from servicedesk.callcenter.inbound import record_incoming
+from servicedesk.callcenter.models import Call, SimulatedCall
+from servicedesk.core.db import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -107,4 +113,73 @@ def test_agent_finds_caller_by_phone_and_opens_a_covered_repair(
     assert "Covered under warranty" in text
     assert "accidental damage protection" in text.lower()
     assert len(opened.locator(".reasons li").all()) >= 1
+    page.close()
+
+
+def test_an_incoming_call_appears_and_pops_the_card_by_alt_a_or_when_ready(
+    chromium, live_server, make_customer, make_user, db
+):
+    customer = make_customer(name="国家电网信息中心", customer_class="A", phones=("138 0013 8000",))
+    agent = make_user("agent1")
+    agent.phone = "+861062750001"
+    db.session.commit()
+
+    page = chromium.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("User name").fill("agent1")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/agent/**")
+    assert "No calls waiting." in page.inner_text("[data-incoming]")
+
+    # The phone rings: the provider's call and the webhook's record of it (in this process;
+    # the browser's server is another application on the same database).
+    db.session.add(
+        SimulatedCall(
+            sid="CA-E2E",
+            direction="inbound",
+            to_number="+864008001234",
+            from_number="+8613800138000",
+            status="in-progress",
+        )
+    )
+    record_incoming("CA-E2E", "+8613800138000", now=utcnow())
+    db.session.commit()
+    rang = time.monotonic()
+    page.wait_for_selector("[data-waiting-call]", timeout=2_000)
+    assert time.monotonic() - rang < 2
+    waiting = page.inner_text("[data-incoming]")
+    assert "国家电网信息中心" in waiting and "VIP" in waiting
+    assert page.title().startswith("(1) ")
+
+    page.keyboard.press("Alt+A")
+    page.wait_for_selector("#customer-heading")
+    assert page.inner_text("#customer-heading") == "国家电网信息中心"
+    assert "On the line since" in page.inner_text(".callbar")
+    db.session.expire_all()
+    call = db.session.scalar(sa.select(Call))
+    assert (call.status, call.agent_id, call.customer_id) == ("connected", agent.id, customer.id)
+    page.wait_for_selector("text=No calls waiting.")
+
+    # Ready on the terminal: the next call is handed over without a key press.
+    page.click(".callbar button[type=submit]")  # End call
+    page.wait_for_url(f"{live_server}/agent/")
+    page.check("[data-auto-take]")
+    other = make_customer("C0002", name="上海星河贸易有限公司", phones=("021 6888 1234",))
+    db.session.add(
+        SimulatedCall(
+            sid="CA-E2E-2",
+            direction="inbound",
+            to_number="+864008001234",
+            from_number="+862168881234",
+            status="in-progress",
+        )
+    )
+    record_incoming("CA-E2E-2", "+862168881234", now=utcnow())
+    db.session.commit()
+    rang = time.monotonic()
+    page.wait_for_selector("#customer-heading", timeout=3_000)
+    assert time.monotonic() - rang < 2  # the card pops within two seconds of the ring
+    assert page.inner_text("#customer-heading") == other.name
     page.close()
