@@ -83,7 +83,12 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from servicedesk.api import init_api
     from servicedesk.auth.views import bp as auth_bp
+    from servicedesk.callcenter import inbound as _inbound  # noqa: F401
+    from servicedesk.callcenter import survey_calls as _survey_calls  # noqa: F401
+    from servicedesk.callcenter.callback_views import bp as callbacks_bp
+    from servicedesk.callcenter.simulator import bp as simulator_bp
     from servicedesk.callcenter.views import bp as callcenter_bp
+    from servicedesk.callcenter.webhooks import bp as twilio_bp
     from servicedesk.dispatch.views import bp as dispatch_bp
     from servicedesk.errors import init_errors
     from servicedesk.notifications.views import bp as notifications_bp
@@ -98,6 +103,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(dispatch_bp)
     app.register_blueprint(stations_bp)
+    app.register_blueprint(simulator_bp)
+    app.register_blueprint(callbacks_bp)
+    # Signed webhooks, no CSRF token; the modules with its routes are imported above.
+    csrf.exempt(twilio_bp)
+    app.register_blueprint(twilio_bp)
     init_api(app)
     init_errors(app)
 

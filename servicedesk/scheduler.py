@@ -63,6 +63,18 @@ def dispatch_waiting_repairs(now: datetime) -> Mapping[str, int]:
     return dispatch_waiting(now)
 
 
+def station_scorecards(now: datetime) -> Mapping[str, int]:
+    from servicedesk.stations.scorecards import refresh_all_scorecards
+
+    return refresh_all_scorecards(now)
+
+
+def satisfaction_callbacks(now: datetime) -> Mapping[str, int]:
+    from servicedesk.callcenter.callback_sweep import JOB_WORKERS, run_callback_sweep
+
+    return run_callback_sweep(now, workers=JOB_WORKERS).as_dict()
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         id="sla_sweep",
@@ -74,6 +86,18 @@ JOBS: tuple[Job, ...] = (
         id="dispatch_waiting",
         description="Dispatch repairs waiting for a station as capacity frees",
         run=dispatch_waiting_repairs,
+        every_seconds=30,
+    ),
+    Job(
+        id="scorecards",
+        description="Rolling 90-day station scorecards; automatic probation",
+        run=station_scorecards,
+        every_seconds=600,
+    ),
+    Job(
+        id="callbacks",
+        description="Place due satisfaction callbacks; recover attempts of dead sweepers",
+        run=satisfaction_callbacks,
         every_seconds=30,
     ),
 )

@@ -39,12 +39,28 @@ ALLOWED_IMPORTS = {
     "servicedesk.tickets.lifecycle": {
         "__future__", "collections.abc", "servicedesk.warranty.coverage",
     },
+    "servicedesk.callcenter.caller_id": {
+        "__future__", "collections.abc", "dataclasses", "servicedesk.customers.phones",
+    },
+    "servicedesk.stations.scorecard": {
+        "__future__", "collections", "collections.abc", "dataclasses", "datetime", "fractions",
+        "typing", "servicedesk.warranty.coverage",
+    },
+    "servicedesk.callcenter.callback_timing": {
+        "__future__", "dataclasses", "datetime", "functools", "re", "zoneinfo",
+        "servicedesk.sla.calendar",
+    },
+    "servicedesk.callcenter.survey": {
+        "__future__", "collections.abc", "dataclasses", "typing", "servicedesk.warranty.coverage",
+    },
 }  # fmt: skip
 
 MESSAGE_MODULES = [
     "servicedesk.warranty.coverage",
     "servicedesk.warranty.closing",
     "servicedesk.dispatch.rules",
+    "servicedesk.stations.scorecard",
+    "servicedesk.callcenter.survey",
 ]
 
 

@@ -34,7 +34,8 @@ def test_the_sla_sweep_runs_every_30_seconds_one_at_a_time(app):
     scheduler.start(paused=True)
     try:
         job = scheduler.get_job("sla_sweep")
-        assert {j.id for j in scheduler.get_jobs()} == {"sla_sweep", "dispatch_waiting"}
+        assert {j.id for j in scheduler.get_jobs()} == {job.id for job in JOBS}
+        assert {"sla_sweep", "dispatch_waiting", "scorecards"} <= {job.id for job in JOBS}
         assert job.id == "sla_sweep"
         assert job.trigger.interval == timedelta(seconds=30)
         assert job.max_instances == 1

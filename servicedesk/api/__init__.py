@@ -15,6 +15,7 @@ API_DESCRIPTION = (
 
 
 def init_api(app: Flask) -> ServiceDeskApi:
+    from servicedesk.api.callbacks import blp as callbacks_blp
     from servicedesk.api.events import blp as events_blp
     from servicedesk.api.identify import blp as identify_blp
     from servicedesk.api.stations import blp as stations_blp
@@ -22,7 +23,7 @@ def init_api(app: Flask) -> ServiceDeskApi:
 
     api = ServiceDeskApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
     api.spec.components.security_scheme(BEARER_SCHEME, BEARER_SECURITY_SCHEME)
-    for blueprint in (identify_blp, stations_blp, tickets_blp, events_blp):
+    for blueprint in (identify_blp, stations_blp, tickets_blp, events_blp, callbacks_blp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     init_server_timing(app)

@@ -105,6 +105,66 @@ EVENT_ACTION_LABELS = {
     "dispatch": _l("Dispatch decision"),
     "sla_warning": _l("SLA warning"),
     "sla_breach": _l("SLA target breached"),
+    "callback_cancelled": _l("Satisfaction callback cancelled"),
+    "callback_called_now": _l("Satisfaction callback brought forward"),
+}
+
+CALLBACK_STATUS_LABELS = {
+    "scheduled": _l("Scheduled"),
+    "calling": _l("Calling"),
+    "completed": _l("Answered"),
+    "exhausted": _l("No answer after every attempt"),
+    "stopped": _l("Stopped"),
+    "cancelled": _l("Cancelled"),
+}
+
+ATTEMPT_STATUS_LABELS = {
+    "dialling": _l("Dialling"),
+    "placed": _l("Ringing"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "busy": _l("Busy"),
+    "no_answer": _l("No answer"),
+    "failed": _l("Failed"),
+    "canceled": _l("Call cancelled"),
+    "machine": _l("Answering machine"),
+    "error": _l("Refused by the telephone provider"),
+    "not_placed": _l("Not placed: on the do-not-call list"),
+}
+
+STOP_REASON_LABELS = {
+    "no_phone": _l("No phone number to call"),
+    "do_not_call": _l("On the do-not-call list"),
+    "opted_out": _l("The customer pressed 9: never to be called again"),
+    "permanent_error": _l("The telephone provider refused the number"),
+}
+
+SURVEY_QUESTION_LABELS = {
+    "overall": _l("Overall satisfaction"),
+    "solved": _l("Problem solved"),
+    "engineer": _l("Engineer's service"),
+}
+
+SOLVED_ANSWER_LABELS = {
+    1: _l("Yes"),
+    2: _l("No"),
+}
+
+ANSWERED_BY_LABELS = {
+    "human": _l("A person"),
+    "machine_start": _l("Answering machine"),
+    "machine_end_beep": _l("Answering machine"),
+    "machine_end_silence": _l("Answering machine"),
+    "machine_end_other": _l("Answering machine"),
+    "fax": _l("Fax machine"),
+    "unknown": _l("Not recognised"),
+}
+"""Answering-machine detection's verdicts (Twilio's ``AnsweredBy``)."""
+
+DO_NOT_CALL_REASON_LABELS = {
+    "pressed_9": _l("Pressed 9 during a survey call"),
+    "requested": _l("Asked not to be called"),
+    "imported": _l("Imported"),
 }
 
 #: Reasons the services store in English on ticket events; translated when shown.
@@ -122,10 +182,17 @@ TABLES = {
     "role": ROLE_LABELS,
     "language": LANGUAGE_LABELS,
     "event_action": EVENT_ACTION_LABELS,
+    "callback_status": CALLBACK_STATUS_LABELS,
+    "attempt_status": ATTEMPT_STATUS_LABELS,
+    "stop_reason": STOP_REASON_LABELS,
+    "survey_question": SURVEY_QUESTION_LABELS,
+    "solved_answer": SOLVED_ANSWER_LABELS,
+    "answered_by": ANSWERED_BY_LABELS,
+    "do_not_call_reason": DO_NOT_CALL_REASON_LABELS,
 }
 
 
-def label(code: str | None, table: str) -> str:
+def label(code: str | int | None, table: str) -> str:
     """The label of ``code`` in ``table`` (a key of :data:`TABLES`); the code when unknown."""
     if code is None:
         return ""

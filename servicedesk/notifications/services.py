@@ -1,8 +1,10 @@
 """Creating notifications and showing them to the people they are addressed to.
 
-Audiences: ``supervisors`` (read by supervisors and admins) and ``station`` (read by the staff
-of that one station). Agents have no notifications. Each user marks notices read for
-themselves (``NotificationRead``); a notice nobody in the audience read stays unread for all.
+Audiences: ``supervisors`` (read by supervisors and admins), ``station`` (read by the staff
+of that one station) and ``user`` (one person, whatever the role: the account manager of a
+class A customer hears of its complaints). Agents see only the notices addressed to them.
+Each user marks notices read for themselves (``NotificationRead``); a notice nobody in the
+audience read stays unread for all.
 
 Operations flush or execute in the caller's transaction and never commit.
 """
@@ -69,14 +71,20 @@ def build_notifications(
 
 
 def addressed_to(user: User) -> sa.ColumnElement[bool]:
-    """The condition selecting the notifications ``user`` may see."""
+    """The condition selecting the notifications ``user`` may see: their audience's, and the
+    ones addressed to them personally (audience ``user``, e.g. an account manager's)."""
+    personal = sa.and_(Notification.audience == "user", Notification.user_id == user.id)
     if user.role in SUPERVISOR_ROLES:
-        return sa.and_(Notification.audience == "supervisors", Notification.station_id.is_(None))
-    if user.role == "station" and user.station_id is not None:
-        return sa.and_(
-            Notification.audience == "station", Notification.station_id == user.station_id
+        return sa.or_(
+            sa.and_(Notification.audience == "supervisors", Notification.station_id.is_(None)),
+            personal,
         )
-    return sa.false()
+    if user.role == "station" and user.station_id is not None:
+        return sa.or_(
+            sa.and_(Notification.audience == "station", Notification.station_id == user.station_id),
+            personal,
+        )
+    return personal
 
 
 def _read_by(user: User) -> sa.Exists:

@@ -17,7 +17,8 @@ from servicedesk.notifications.services import (
 from servicedesk.sla.views import sla_label
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
-READERS = ("supervisor", "admin", "station")
+READERS = ("supervisor", "admin", "station", "agent")
+"""Agents read the notices addressed to them personally (an account manager's complaints)."""
 
 
 @bp.app_context_processor

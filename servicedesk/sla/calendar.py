@@ -86,7 +86,9 @@ class Calendar(Protocol):
     def add_business_days(self, instant: datetime, days: int) -> datetime: ...
 
 
-def _utc(instant: datetime, name: str = "instant") -> datetime:
+def as_utc(instant: datetime, name: str = "instant") -> datetime:
+    """``instant`` in UTC; ``name`` says which argument it was in the error for a value that
+    is not a datetime (TypeError) or is a naive one (ValueError)."""
     if not isinstance(instant, datetime):
         raise TypeError(f"{name} must be a datetime, got {instant!r}")
     if instant.tzinfo is None or instant.utcoffset() is None:
@@ -113,7 +115,9 @@ def _check_days(days: int) -> None:
         raise ValueError(f"days must not be negative, got {days}")
 
 
-def _zone(name: str) -> ZoneInfo:
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Asia/Shanghai``); ValueError for an empty, unknown or
+    malformed one."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"unknown time zone {name!r}")
     try:
@@ -176,7 +180,7 @@ class BusinessCalendar:
     clock: str = field(default="business", init=False)
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)
+        time_zone(self.timezone)
         for name in ("start", "end"):
             value = getattr(self, name)
             if not isinstance(value, time) or value.tzinfo is not None:
@@ -193,7 +197,7 @@ class BusinessCalendar:
 
     @property
     def zone(self) -> ZoneInfo:
-        return _zone(self.timezone)
+        return time_zone(self.timezone)
 
     @property
     def business_day_length(self) -> timedelta:
@@ -202,7 +206,7 @@ class BusinessCalendar:
 
     def local(self, instant: datetime) -> datetime:
         """``instant`` expressed in the calendar's time zone."""
-        return _utc(instant).astimezone(self.zone)
+        return as_utc(instant).astimezone(self.zone)
 
     def is_working_day(self, day: date) -> bool:
         _check_day(day)
@@ -210,13 +214,13 @@ class BusinessCalendar:
 
     def is_working_time(self, instant: datetime) -> bool:
         """Whether ``instant`` lies in ``[opening, closing)`` of a working day."""
-        moment = _utc(instant)
+        moment = as_utc(instant)
         window = self._window(moment.astimezone(self.zone).date())
         return window is not None and window[0] <= moment < window[1]
 
     def next_opening(self, instant: datetime) -> datetime:
         """``instant`` itself when it is working time, else the next opening after it."""
-        moment = _utc(instant)
+        moment = as_utc(instant)
         year = self._local_year(moment)
         windows = self._year(year)
         index = bisect_right(windows.opens, moment)
@@ -234,7 +238,7 @@ class BusinessCalendar:
 
         See the module docstring: the result of a positive duration may be a closing time.
         """
-        moment = _utc(instant)
+        moment = as_utc(instant)
         _check_duration(duration)
         if not duration:
             return self.next_opening(moment)
@@ -254,7 +258,7 @@ class BusinessCalendar:
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Working time in ``[start, end)``; zero when ``end <= start``."""
-        begin, finish = _utc(start, "start"), _utc(end, "end")
+        begin, finish = as_utc(start, "start"), as_utc(end, "end")
         if finish <= begin:
             return timedelta(0)
         first_year, last_year = self._local_year(begin), self._local_year(finish)
@@ -376,25 +380,25 @@ class TwentyFourSeven:
     clock: str = field(default="24x7", init=False)
 
     def __post_init__(self) -> None:
-        _zone(self.timezone)
+        time_zone(self.timezone)
 
     @property
     def zone(self) -> ZoneInfo:
-        return _zone(self.timezone)
+        return time_zone(self.timezone)
 
     @property
     def business_day_length(self) -> timedelta:
         return _ONE_DAY
 
     def local(self, instant: datetime) -> datetime:
-        return _utc(instant).astimezone(self.zone)
+        return as_utc(instant).astimezone(self.zone)
 
     def is_working_day(self, day: date) -> bool:
         _check_day(day)
         return True
 
     def is_working_time(self, instant: datetime) -> bool:
-        _utc(instant)
+        as_utc(instant)
         return True
 
     def next_opening(self, instant: datetime) -> datetime:
@@ -402,12 +406,12 @@ class TwentyFourSeven:
 
     def add(self, instant: datetime, duration: timedelta) -> datetime:
         """``instant + duration`` in elapsed (not wall-clock) time."""
-        moment = _utc(instant)
+        moment = as_utc(instant)
         _check_duration(duration)
         return (moment + duration).astimezone(self.zone)
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        return max(_utc(end, "end") - _utc(start, "start"), timedelta(0))
+        return max(as_utc(end, "end") - as_utc(start, "start"), timedelta(0))
 
     def next_business_day(self, day: date) -> date:
         _check_day(day)

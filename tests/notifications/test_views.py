@@ -53,6 +53,26 @@ def test_notifications_of_others_are_not_found(
     assert client.post(f"/notifications/{notices[0].id}/read").status_code == 404
 
 
-def test_agents_have_no_notifications(client, login, make_user):
-    login(make_user("agent9"))
-    assert client.get("/notifications/").status_code == 403
+def test_agents_see_only_the_notices_addressed_to_them(
+    client, db, login, make_user, make_customer, make_station, now
+):
+    ticket, notices = _setup(db, make_user, make_customer, make_station, now)
+    manager = make_user("agent9")
+    personal = Notification(
+        kind="complaint",
+        audience="user",
+        user_id=manager.id,
+        ticket=ticket,
+        data={"ticket_number": ticket.number, "follow_up_of": "SD-2026-000999", "answers": {}},
+        created_at=now,
+    )
+    db.session.add(personal)
+    db.session.flush()
+    login(manager)
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "Follow-up complaint from a satisfaction callback" in page
+    assert "SD-2026-000999" in page
+    assert "SLA warning" not in page
+    assert client.post(f"/notifications/{notices[0].id}/read").status_code == 404
+    assert client.post(f"/notifications/{personal.id}/read").status_code == 302
+    assert unread_count(manager) == 0
