@@ -2,7 +2,11 @@
 
 The same seed, scale and ``now`` always give the same data set. Dates are placed relative to
 ``now`` (purchases over the last five years, tickets over the last year) so that a fresh load
-always has active, expiring and expired entitlements and recent tickets.
+always has active, expiring and expired entitlements and recent tickets. On top of the year's
+tickets, the stations that closed fewer repairs over the last 90 days than their share get
+more (see :meth:`_Generator.recent_repairs`), so that most stations' scorecards have enough
+satisfaction answers to be judged; every closed repair then gets its satisfaction callback
+(:mod:`servicedesk.demo.callbacks`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from servicedesk.customers.phones import InvalidPhone, parse_phone
 from servicedesk.demo import pools
+from servicedesk.demo.callbacks import CallbackHistory
 from servicedesk.demo.places import (
     ALL_CITIES,
     CITIES_BY_PLACE,
@@ -32,6 +37,7 @@ from servicedesk.demo.showcase import (
     SHOWCASE_ENTERPRISE_CODE,
     SHOWCASE_EXPIRING_SERIAL,
     SHOWCASE_FOUR_HOUR_SERIAL,
+    SHOWCASE_LAPTOP_SERIAL,
     SUPERVISOR_USERNAME,
     showcase_customers,
     station_username,
@@ -52,6 +58,7 @@ from servicedesk.demo.specs import (
 )
 from servicedesk.sla.levels import repair_service_level
 from servicedesk.stations.regions import RegionRow
+from servicedesk.stations.scorecard import WINDOW_DAYS
 from servicedesk.warranty.coverage import (
     ADP_PRODUCT_LINES,
     PRODUCT_LINES,
@@ -90,7 +97,16 @@ MOBILE_PREFIXES = pools.words(
     "130 131 132 133 135 136 137 138 139 150 151 152 155 156 157 158 159 166 176 177 178 "
     "180 181 182 183 185 186 187 188 189 191 198 199"
 )
-PROBATION_SHARE = 0.05
+#: Closed repairs per station over the last 90 days (the scorecards' window) at full scale:
+#: most stations are busy enough for a satisfaction score (20 answers), the rest are quiet.
+RECENT_REPAIR_DAYS = WINDOW_DAYS
+BUSY_STATION_SHARE = 0.7
+BUSY_STATION_REPAIRS = (32, 56)
+QUIET_STATION_REPAIRS = (6, 22)
+FULL_SCALE_STATIONS = 60
+#: How long before the load the showcase laptop repair was opened: it is closed by then, its
+#: callback due the next day.
+SHOWCASE_JUST_CLOSED_AGE = timedelta(hours=20)
 
 # Hours between a status and the next, as (shortest, longest).
 _STEP_HOURS = {
@@ -144,8 +160,9 @@ def build_demo_data(
     *, seed: int, scale: float, now: datetime, regions: Sequence[RegionRow]
 ) -> DemoData:
     """The whole demo data set for ``regions`` (the shipped 18) at ``scale`` (1.0: 5,000
-    customers, 15,000 assets, 3,000 tickets, 60 stations; stations never fall below one per
-    region). ``now`` must be aware."""
+    customers, 15,000 assets, 3,000 tickets over the year and about 2,000 more closed repairs
+    over the last 90 days, their satisfaction callbacks and follow-up complaints, 60 stations;
+    stations never fall below one per region). ``now`` must be aware."""
     if not scale > 0:
         raise ValueError("scale must be positive")
     if now.tzinfo is None:
@@ -215,13 +232,16 @@ class _Generator:
         showcase_calls = self.showcase_calls(fixed)
         showcase_tickets = sum(len(call.tickets) for call in showcase_calls)
         calls = showcase_calls + self.calls(generated, counts.tickets - showcase_tickets)
+        calls += self.recent_repairs(generated, stations, calls)
         calls.sort(key=lambda call: call.started_at)
-        return DemoData(
+        data = DemoData(
             stations=stations,
             users=self.users(stations),
             customers=fixed + generated,
             calls=calls,
         )
+        CallbackHistory(self, data, showcase_codes={c.code for c in fixed}).build()
+        return data
 
     # -- stations and users -------------------------------------------------------------
 
@@ -259,7 +279,7 @@ class _Generator:
                         product_lines=self._station_lines(everything=index == 0),
                     )
                 )
-        return self._put_some_on_probation(stations)
+        return stations
 
     def _station_coverage(self, bases: Sequence[str], region_cities: Sequence[City]):
         """The cities each station covers: its base, every other city of the region handed to
@@ -299,21 +319,6 @@ class _Generator:
         chosen = {"laptop", "desktop", "aio"}
         chosen.update(line for line, share in optional.items() if self.rng.random() < share)
         return tuple(line for line in PRODUCT_LINES if line in chosen)
-
-    def _put_some_on_probation(self, stations: list[StationSpec]) -> list[StationSpec]:
-        """A few stations other than each region's first go on probation."""
-        firsts: dict[str, str] = {}
-        for station in stations:
-            firsts.setdefault(station.region_code, station.code)
-        candidates = [s.code for s in stations if s.code not in firsts.values()]
-        count = min(len(candidates), round(len(stations) * PROBATION_SHARE))
-        on_probation = set(self.rng.sample(candidates, count))
-        return [
-            dataclasses.replace(station, status="probation")
-            if station.code in on_probation
-            else station
-            for station in stations
-        ]
 
     def users(self, stations: Sequence[StationSpec]) -> list[UserSpec]:
         return [
@@ -631,6 +636,69 @@ class _Generator:
             made += len(kinds)
         return calls
 
+    def recent_repairs(
+        self,
+        customers: Sequence[CustomerSpec],
+        stations: Sequence[StationSpec],
+        calls: Sequence[CallSpec],
+    ) -> list[CallSpec]:
+        """Calls with closed repairs over the last :data:`RECENT_REPAIR_DAYS` days for the
+        stations that closed fewer than their share: most stations are busy (so that their
+        scorecards have enough answers), some quiet. Each repair is of a machine the station
+        would have been sent to (it covers the city and repairs the line; a 4-hour machine
+        goes to a 4-hour station where the city has one)."""
+        since = self.now - timedelta(days=RECENT_REPAIR_DAYS)
+        closed: dict[str, int] = {}
+        for call in calls:
+            for ticket in call.tickets:
+                if ticket.kind == "repair" and ticket.closed_at and ticket.closed_at > since:
+                    closed[ticket.station_code] = closed.get(ticket.station_code, 0) + 1
+        machines = self._machines_by_station(customers)
+        share = self.scale * FULL_SCALE_STATIONS / len(stations)
+        made: list[CallSpec] = []
+        for station in stations:
+            busy = self.rng.random() < BUSY_STATION_SHARE
+            low, high = BUSY_STATION_REPAIRS if busy else QUIET_STATION_REPAIRS
+            wanted = round(self.rng.uniform(low, high) * share)
+            pool = machines.get(station.code, [])
+            missing = min(wanted - closed.get(station.code, 0), len(pool))
+            for _ in range(max(0, missing)):
+                customer, asset = self.rng.choice(pool)
+                started = self.moment_within(RECENT_REPAIR_DAYS, first_day=1)
+                while (customer.code, started) in self.call_starts:
+                    started -= timedelta(seconds=1)
+                self.call_starts.add((customer.code, started))
+                call = self.call(customer, started)
+                created = started + timedelta(minutes=self.rng.uniform(1, 5))
+                call.tickets.append(
+                    self.ticket(
+                        customer, "repair", created, asset=asset, status="closed", station=station
+                    )
+                )
+                call.ended_at = min(self.now, created + timedelta(minutes=self.rng.uniform(1, 3)))
+                made.append(call)
+        return made
+
+    def _machines_by_station(
+        self, customers: Sequence[CustomerSpec]
+    ) -> dict[str, list[tuple[CustomerSpec, AssetSpec]]]:
+        """``{station code: [(owner, machine), ...]}``: the machines dispatch would send to
+        each station (see :meth:`recent_repairs`)."""
+        machines: dict[str, list[tuple[CustomerSpec, AssetSpec]]] = {}
+        for customer in customers:
+            for asset in customer.assets:
+                region = self.region_of_place[CITY_BY_NAME[asset.city].place]
+                local = [
+                    s
+                    for s in self.stations_by_region[region]
+                    if asset.product_line in s.product_lines and asset.city in dict(s.cities)
+                ]
+                if any(e.offering == "onsite_4h" for e in asset.entitlements):
+                    local = [s for s in local if asset.city in s.four_hour_cities] or local
+                for station in local:
+                    machines.setdefault(station.code, []).append((customer, asset))
+        return machines
+
     def call(self, customer: CustomerSpec, started: datetime) -> CallSpec:
         return CallSpec(
             customer_code=customer.code,
@@ -645,7 +713,12 @@ class _Generator:
         half an hour ago (a call's tickets follow within minutes); the last two weeks are
         busier so that stations have work open."""
         recent = self.rng.random() < RECENT_TICKET_SHARE
-        days_ago = self.rng.randrange(RECENT_TICKET_DAYS if recent else TICKET_HISTORY_DAYS)
+        return self.moment_within(RECENT_TICKET_DAYS if recent else TICKET_HISTORY_DAYS)
+
+    def moment_within(self, days: int, *, first_day: int = 0) -> datetime:
+        """A moment in business-ish hours (08:30–21:30 Shanghai) between ``first_day`` and
+        ``days`` days ago, at least half an hour ago."""
+        days_ago = self.rng.randrange(first_day, days)
         minutes = self.rng.randrange(13 * 60)
         latest = self.now - timedelta(minutes=30)
         while True:
@@ -664,6 +737,7 @@ class _Generator:
         *,
         asset: AssetSpec | None = None,
         status: str | None = None,
+        station: StationSpec | None = None,
     ) -> TicketSpec:
         english = customer.language == "en"
         language = 1 if english else 0
@@ -694,7 +768,9 @@ class _Generator:
             ticket.damage = fault.damage
             ticket.part = fault.part
             self.decide(ticket, asset, created)
-            station = self.pick_station(asset, ticket.service_level, open_now=ticket.is_open)
+            station = station or self.pick_station(
+                asset, ticket.service_level, open_now=ticket.is_open
+            )
             if station is None:
                 ticket.status = "new"
             else:
@@ -901,14 +977,16 @@ class _Generator:
         return events
 
     def showcase_calls(self, fixed: Sequence[CustomerSpec]) -> list[CallSpec]:
-        """For the enterprise showcase a closed 4-hour server repair, a closed inquiry and an
-        open desktop repair; for the consumer one a closed billable repair. The same whatever
-        the seed (the station an open repair went to depends on the scale)."""
+        """For the enterprise showcase a closed 4-hour server repair, a closed inquiry, an
+        open desktop repair and a laptop repair closed within the last day (its satisfaction
+        callback is still to come); for the consumer one a closed billable repair. The same
+        whatever the seed (the station an open repair went to depends on the scale)."""
         by_code = {customer.code: customer for customer in fixed}
         enterprise = by_code[SHOWCASE_ENTERPRISE_CODE]
         consumer = by_code[SHOWCASE_CONSUMER_CODE]
         server = next(a for a in enterprise.assets if a.serial == SHOWCASE_FOUR_HOUR_SERIAL)
         desktop = next(a for a in enterprise.assets if a.serial == SHOWCASE_EXPIRING_SERIAL)
+        laptop = next(a for a in enterprise.assets if a.serial == SHOWCASE_LAPTOP_SERIAL)
         saved = self.rng
         self.rng = random.Random("showcase")
         try:
@@ -917,12 +995,17 @@ class _Generator:
                 (enterprise, "inquiry", 10, "closed", None),
                 (enterprise, "repair", 1, "accepted", desktop),
                 (consumer, "repair", 45, "closed", consumer.assets[0]),
+                (enterprise, "repair", None, "closed", laptop),
             ]
             calls = []
             for customer, kind, days_ago, status, asset in plans:
-                started = datetime.combine(
-                    self.today - timedelta(days=days_ago), time(10, 15), CUSTOMER_TIMEZONE
-                ).astimezone(self.now.tzinfo)
+                started = (
+                    self.now - SHOWCASE_JUST_CLOSED_AGE
+                    if days_ago is None
+                    else datetime.combine(
+                        self.today - timedelta(days=days_ago), time(10, 15), CUSTOMER_TIMEZONE
+                    ).astimezone(self.now.tzinfo)
+                )
                 call = self.call(customer, started)
                 created = started + timedelta(minutes=3)
                 call.tickets.append(

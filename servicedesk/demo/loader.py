@@ -6,6 +6,7 @@ it owns the transaction, so a failed load leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +19,14 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from servicedesk.auth.models import User
-from servicedesk.callcenter.models import Call
+from servicedesk.callcenter.callbacks import _follow_up_texts
+from servicedesk.callcenter.models import (
+    Call,
+    Callback,
+    CallbackAttempt,
+    DoNotCallNumber,
+    SurveyAnswer,
+)
 from servicedesk.core.db import db, utcnow
 from servicedesk.customers.models import (
     DEFAULT_TIMEZONE,
@@ -28,15 +36,19 @@ from servicedesk.customers.models import (
     Customer,
     Entitlement,
 )
+from servicedesk.demo.callbacks import CLAIMED_BY
 from servicedesk.demo.clocks import replay_clocks
 from servicedesk.demo.generate import DEFAULT_SEED, build_demo_data
 from servicedesk.demo.showcase import DEMO_PASSWORD, SHOWCASE_ENTERPRISE_CODE, SUPERVISOR_USERNAME
-from servicedesk.demo.specs import DemoData, EventSpec, TicketSpec
+from servicedesk.demo.specs import CallbackSpec, DemoData, EventSpec, TicketSpec
+from servicedesk.notifications.models import Notification, NotificationRead
 from servicedesk.sla.models import SlaClock, TicketPause
 from servicedesk.sla.services import current_target_table
 from servicedesk.sla.targets import TicketTargets, targets_for
 from servicedesk.stations.models import Station, StationCity, StationProductLine
 from servicedesk.stations.regions import load_default_regions, read_default_regions
+from servicedesk.stations.scorecards import score_every_station
+from servicedesk.tickets.intake import SUMMARY_MAX
 from servicedesk.tickets.models import Ticket, TicketEvent, format_ticket_number
 from servicedesk.tickets.numbering import ensure_counter_at_least, next_ticket_number
 
@@ -64,6 +76,9 @@ class DemoSummary:
     tickets: int
     events: int
     clocks: int
+    callbacks: int
+    attempts: int
+    answers: int
     seconds: float
 
 
@@ -128,7 +143,19 @@ def load_demo(
     loader.customers()
     loader.assets()
     loader.tickets()
+    loader.callbacks()
     db.session.flush()
+    scored = score_every_station(now)
+    with_score, on_probation = db.session.execute(
+        sa.select(
+            sa.func.count(Station.satisfaction),
+            sa.func.count(sa.case((Station.status == "probation", 1))),
+        )
+    ).one()
+    report(
+        f"scorecards: {scored} stations scored, {with_score} with enough answers for a "
+        f"satisfaction score, {on_probation} on probation"
+    )
     return DemoSummary(**loader.counts, seconds=time.perf_counter() - started)
 
 
@@ -181,6 +208,10 @@ class _Loader:
         self.user_ids: dict[str, int] = {}
         self.customer_ids: dict[str, int] = {}
         self.asset_ids: dict[str, int] = {}
+        self.ticket_ids: dict[int, int] = {}
+        """``id()`` of a ticket spec → the ticket's id."""
+        self.number_of: dict[int, str] = {}
+        """``id()`` of a ticket spec → the ticket's number."""
 
     def stations(self) -> None:
         stations = self.data.stations
@@ -214,11 +245,7 @@ class _Loader:
         )
         self.counts["stations"] = len(stations)
         four_hour = sum(1 for s in stations if s.four_hour_cities)
-        probation = sum(1 for s in stations if s.status == "probation")
-        self.report(
-            f"stations: {len(stations)} ({four_hour} with 4-hour response, "
-            f"{probation} on probation)"
-        )
+        self.report(f"stations: {len(stations)} ({four_hour} with 4-hour response)")
 
     def users(self) -> None:
         existing = dict(
@@ -348,22 +375,44 @@ class _Loader:
             ],
         )
         call_ids = _ids_by(Call.customer_id, Call.started_at)
-        call_of: dict[int, int] = {}
+        call_of: dict[int, int | None] = {}
         for call in calls:
             call_id = call_ids[self.customer_ids[call.customer_code], call.started_at]
             call_of.update((id(ticket), call_id) for ticket in call.tickets)
         tickets = sorted(self.data.tickets, key=lambda ticket: ticket.created_at)
         numbers = _reserve_numbers(tickets)
+        number_of = {id(ticket): number for ticket, number in zip(tickets, numbers, strict=True)}
+        self.number_of = number_of
+        language_of = {customer.code: customer.language for customer in self.data.customers}
+        for ticket in tickets:
+            if ticket.follow_up_of is not None:
+                _write_follow_up_texts(
+                    ticket, number_of[id(ticket.follow_up_of)], language_of[ticket.customer_code]
+                )
         table = current_target_table()
         promises = [targets_for(table, t.service_level, t.kind) for t in tickets]
         _insert(
             Ticket,
             [
-                self._ticket_row(ticket, call_of[id(ticket)], number, promise)
+                self._ticket_row(ticket, call_of.get(id(ticket)), number, promise)
                 for ticket, number, promise in zip(tickets, numbers, promises, strict=True)
             ],
         )
         ticket_ids = _ids_by(Ticket.number)
+        self.ticket_ids = {id(ticket): ticket_ids[number_of[id(ticket)]] for ticket in tickets}
+        follow_ups = [
+            {"b_id": self.ticket_ids[id(t)], "b_of": self.ticket_ids[id(t.follow_up_of)]}
+            for t in tickets
+            if t.follow_up_of is not None
+        ]
+        if follow_ups:
+            column = Ticket.__table__.c
+            db.session.execute(
+                sa.update(Ticket.__table__)
+                .where(column.id == sa.bindparam("b_id"))
+                .values(follow_up_of_id=sa.bindparam("b_of")),
+                follow_ups,
+            )
         events = [
             self._event_row(ticket_ids[number], event)
             for ticket, number in zip(tickets, numbers, strict=True)
@@ -373,10 +422,158 @@ class _Loader:
         self.counts.update(calls=len(calls), tickets=len(tickets), events=len(events))
         still_open = sum(1 for ticket in tickets if ticket.is_open)
         self.report(
-            f"calls: {len(calls)}; tickets: {len(tickets)} ({still_open} open); "
+            f"calls: {len(calls)}; tickets: {len(tickets)} ({still_open} open, "
+            f"{len(follow_ups)} follow-ups of satisfaction callbacks); "
             f"ticket events: {len(events)}"
         )
         self.clocks([ticket_ids[number] for number in numbers], tickets, promises)
+
+    def callbacks(self) -> None:
+        """The satisfaction callbacks with their attempts and answers, and the do-not-call
+        list (the customers who opted out were inserted marked do-not-call)."""
+        callbacks = self.data.callbacks
+        _insert(Callback, [self._callback_row(callback) for callback in callbacks])
+        callback_ids = _ids_by(Callback.ticket_id)
+        attempts = [
+            (callback_ids[self.ticket_ids[id(callback.ticket)]], attempt)
+            for callback in callbacks
+            for attempt in callback.attempts
+        ]
+        _insert(
+            CallbackAttempt,
+            [
+                {
+                    "callback_id": callback_id,
+                    "number": a.number,
+                    "token": a.token,
+                    "status": a.status,
+                    "claimed_at": a.claimed_at,
+                    "claimed_by": CLAIMED_BY,
+                    "placed_at": a.placed_at,
+                    "answered_at": a.answered_at,
+                    "ended_at": a.ended_at,
+                    "call_sid": a.call_sid,
+                    "answered_by": a.answered_by,
+                    "error_code": None,
+                    "error_message": "",
+                    "survey_state": a.survey_state,
+                }
+                for callback_id, a in attempts
+            ],
+        )
+        attempt_ids = _ids_by(CallbackAttempt.token)
+        answers = [
+            {
+                "callback_id": callback_id,
+                "attempt_id": attempt_ids[attempt.token],
+                "question": answer.question,
+                "value": answer.value,
+                "answered_at": answer.at,
+            }
+            for callback_id, attempt in attempts
+            for answer in attempt.answers
+        ]
+        _insert(SurveyAnswer, answers)
+        _insert(
+            DoNotCallNumber,
+            [
+                {
+                    "e164": entry.e164,
+                    "customer_id": self.customer_ids[entry.customer_code],
+                    "reason": entry.reason,
+                    "added_at": entry.added_at,
+                    "added_by_id": None,
+                }
+                for entry in self.data.do_not_call
+            ],
+        )
+        self.counts.update(callbacks=len(callbacks), attempts=len(attempts), answers=len(answers))
+        self.complaint_notices([c for c in callbacks if c.follow_up is not None])
+        statuses = defaultdict(int)
+        for callback in callbacks:
+            statuses[callback.status] += 1
+        mix = ", ".join(
+            f"{statuses[name]} {name}"
+            for name in ("completed", "scheduled", "exhausted", "stopped")
+            if statuses[name]
+        )
+        self.report(
+            f"satisfaction callbacks: {len(callbacks)} ({mix}); attempts: {len(attempts)}; "
+            f"answers: {len(answers)}; do-not-call numbers: {len(self.data.do_not_call)}"
+        )
+
+    def complaint_notices(self, callbacks: Sequence[CallbackSpec]) -> None:
+        """The ``complaint`` notices each follow-up was announced with (to the supervisors,
+        and to a class A account's manager), read by the demo supervisor once a supervisor
+        took the complaint."""
+        customers = {c.code: c for c in self.data.customers}
+        manager = self.user_ids.get(SUPERVISOR_USERNAME)
+        notices: list[tuple[dict[str, Any], datetime | None]] = []
+        for callback in callbacks:
+            complaint = callback.follow_up
+            customer = customers[callback.customer_code]
+            data = {
+                "ticket_number": self.number_of[id(complaint)],
+                "follow_up_of": self.number_of[id(complaint.follow_up_of)],
+                "customer": customer.name,
+                "answers": complaint.follow_up_answers,
+            }
+            taken = next((e.at for e in complaint.events if e.to_status == "accepted"), None)
+            audiences: list[tuple[str, int | None]] = [("supervisors", None)]
+            if customer.customer_class == "A" and manager is not None:
+                audiences.append(("user", manager))
+            for audience, user_id in audiences:
+                row = {
+                    "kind": "complaint",
+                    "audience": audience,
+                    "station_id": None,
+                    "user_id": user_id,
+                    "ticket_id": self.ticket_ids[id(complaint)],
+                    "clock_id": None,
+                    "data": data,
+                    "created_at": complaint.created_at,
+                }
+                notices.append((row, taken))
+        _insert(Notification, [row for row, _taken in notices])
+        if manager is None or not notices:
+            return
+        ids = _ids_by(Notification.ticket_id, Notification.audience)
+        _insert(
+            NotificationRead,
+            [
+                {
+                    "notification_id": ids[row["ticket_id"], row["audience"]],
+                    "user_id": manager,
+                    "read_at": taken,
+                }
+                for row, taken in notices
+                if taken is not None
+            ],
+        )
+
+    def _callback_row(self, callback: CallbackSpec) -> dict[str, Any]:
+        follow_up = callback.follow_up
+        return {
+            "ticket_id": self.ticket_ids[id(callback.ticket)],
+            "customer_id": self.customer_ids[callback.customer_code],
+            "station_id": self.station_ids[callback.station_code]
+            if callback.station_code
+            else None,
+            "phone_e164": callback.phone_e164,
+            "language": callback.language,
+            "timezone": callback.timezone,
+            "status": callback.status,
+            "due_at": callback.due_at,
+            "attempts_made": len(callback.attempts),
+            "max_attempts": callback.max_attempts,
+            "stop_reason": callback.stop_reason,
+            "stop_detail": "",
+            "satisfied": callback.satisfied,
+            "follow_up_ticket_id": self.ticket_ids[id(follow_up)] if follow_up else None,
+            "created_at": callback.created_at,
+            "answered_at": callback.answered_at,
+            "finished_at": callback.finished_at,
+        }
 
     def clocks(
         self, ids: Sequence[int], tickets: Sequence[TicketSpec], promises: Sequence[TicketTargets]
@@ -421,7 +618,7 @@ class _Loader:
         }
 
     def _ticket_row(
-        self, ticket: TicketSpec, call_id: int, number: str, promise: TicketTargets
+        self, ticket: TicketSpec, call_id: int | None, number: str, promise: TicketTargets
     ) -> dict[str, Any]:
         return {
             "number": number,
@@ -442,12 +639,32 @@ class _Loader:
             "service_level": ticket.service_level,
             "service_level_reasons": ticket.service_level_reasons,
             "resolution": ticket.resolution,
-            "created_by_id": self.user_ids[ticket.created_by],
+            "created_by_id": self.user_ids[ticket.created_by] if ticket.created_by else None,
             "created_at": ticket.created_at,
             "updated_at": ticket.updated_at,
             "closed_at": ticket.closed_at,
             "sla_targets": promise.to_json(),
         }
+
+
+def _write_follow_up_texts(complaint: TicketSpec, repair_number: str, language: str) -> None:
+    """The summary and description a callback's follow-up complaint is opened with, in the
+    customer's language (the texts :func:`servicedesk.callcenter.callbacks.open_follow_up`
+    writes), also on its creation event."""
+    summary, description = _follow_up_texts(
+        _Numbered(repair_number), complaint.follow_up_answers, language
+    )
+    complaint.summary = summary[:SUMMARY_MAX]
+    complaint.description = description
+    created = complaint.events[0]
+    complaint.events[0] = dataclasses.replace(created, data={**created.data, "summary": summary})
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    """Stands in for the repair where only its number is read."""
+
+    number: str
 
 
 def _reserve_numbers(tickets: Sequence[TicketSpec]) -> list[str]:

@@ -9,10 +9,12 @@ phone numbers and serial numbers. Their dates are relative to the day of the loa
   ``MJ-DEMO-0003`` a desktop whose ``onsite`` ends in 20 days (an extension to offer);
   ``J3-DEMO-0004`` a server in 拉萨 with ``onsite_4h``, where no station offers 4-hour
   response (falls back to next-business-day onsite);
-  and tickets: an open repair of the desktop, a closed server repair, a closed inquiry.
+  and tickets: an open repair of the desktop, a closed server repair (its satisfaction callback
+  answered, fully satisfied), a closed inquiry, and a laptop repair closed within the last day
+  whose satisfaction callback is scheduled (due the next day, inside calling hours).
 - ``DEMO-C001`` (consumer, 上海), caller ``+8613900139000``: ``PF-DEMO-1001`` a laptop whose
   warranty and accidental damage protection ended years ago (repairs are billable), and a
-  closed repair of it.
+  closed repair of it (its callback answered, fully satisfied).
 - ``DEMO-B001`` (class B, 上海, English), caller ``+862161234567`` ext ``801``:
   ``PF-DEMO-2001`` a laptop with active ``onsite`` and no ``adp`` (accidental damage is
   billable).

@@ -115,7 +115,8 @@ class TicketSpec:
     damage: str
     part: str | None
     created_at: datetime
-    created_by: str
+    created_by: str | None
+    """Username of who opened it; ``None`` for the system (a callback's follow-up)."""
     events: list[EventSpec]
     station_code: str | None = None
     covered: bool | None = None
@@ -126,6 +127,11 @@ class TicketSpec:
     service_level_reasons: list[dict[str, Any]] = field(default_factory=list)
     resolution: str = ""
     closed_at: datetime | None = None
+    follow_up_of: TicketSpec | None = None
+    """The repair a follow-up complaint is about."""
+    follow_up_answers: dict[str, int] = field(default_factory=dict)
+    """The callback answers that opened a follow-up complaint (its texts name the repair's
+    number, which only the loader knows)."""
 
     @property
     def updated_at(self) -> datetime:
@@ -146,16 +152,82 @@ class CallSpec:
     tickets: list[TicketSpec] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AnswerSpec:
+    question: str
+    value: int
+    at: datetime
+
+
+@dataclass
+class AttemptSpec:
+    """One call placed for a callback, as the sweep and the webhooks record it."""
+
+    number: int
+    token: str
+    status: str
+    claimed_at: datetime
+    placed_at: datetime | None
+    ended_at: datetime | None
+    call_sid: str | None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    survey_state: dict[str, Any] | None = None
+    answers: list[AnswerSpec] = field(default_factory=list)
+
+
+@dataclass
+class CallbackSpec:
+    """The satisfaction callback of one closed repair."""
+
+    ticket: TicketSpec
+    customer_code: str
+    station_code: str | None
+    phone_e164: str | None
+    language: str
+    timezone: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None = None
+    max_attempts: int = 3
+    attempts: list[AttemptSpec] = field(default_factory=list)
+    stop_reason: str | None = None
+    satisfied: bool | None = None
+    answered_at: datetime | None = None
+    finished_at: datetime | None = None
+    follow_up: TicketSpec | None = None
+
+    @property
+    def answers(self) -> list[AnswerSpec]:
+        return [answer for attempt in self.attempts for answer in attempt.answers]
+
+
+@dataclass(frozen=True)
+class DoNotCallSpec:
+    """A number put on the do-not-call list (the customer pressed 9 in a survey)."""
+
+    e164: str
+    customer_code: str
+    reason: str
+    added_at: datetime
+
+
 @dataclass
 class DemoData:
     stations: list[StationSpec]
     users: list[UserSpec]
     customers: list[CustomerSpec]
     calls: list[CallSpec]
+    callbacks: list[CallbackSpec] = field(default_factory=list)
+    follow_ups: list[TicketSpec] = field(default_factory=list)
+    """Complaints opened by the callbacks (they come with no call)."""
+    do_not_call: list[DoNotCallSpec] = field(default_factory=list)
+    station_quality: dict[str, float] = field(default_factory=dict)
+    """Station code → the share of its customers the callbacks found satisfied (by design)."""
 
     @property
     def tickets(self) -> list[TicketSpec]:
-        return [ticket for call in self.calls for ticket in call.tickets]
+        return [ticket for call in self.calls for ticket in call.tickets] + self.follow_ups
 
 
 def add_years(day: date, years: int) -> date:

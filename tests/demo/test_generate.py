@@ -68,15 +68,23 @@ def test_full_scale_has_the_promised_size(full):
     assert len(full.customers) == 5000
     assert len(assets) == 15000
     assert 55 <= len(full.stations) <= 65
-    assert len(full.tickets) == 3000
+    year = [t for call in full.calls for t in call.tickets]
+    assert len(full.tickets) == len(year) + len(full.follow_ups)
+    assert 4500 <= len(year) <= 5500
+    closed = Counter(
+        t.station_code
+        for t in year
+        if t.kind == "repair" and t.closed_at and t.closed_at > NOW - timedelta(days=90)
+    )
+    busy = [code for code, count in closed.items() if count >= 30]
+    assert len(busy) >= 0.6 * len(full.stations)
     classes = Counter(c.customer_class for c in full.customers)
     assert classes["consumer"] > classes["C"] > classes["B"] > classes["A"] > 100
     assert {c.province for c in full.customers} >= {p for r in REGIONS for p in r.places} - {"深圳"}
 
 
 def test_full_scale_stations(full):
-    statuses = Counter(s.status for s in full.stations)
-    assert 1 <= statuses["probation"] <= 5
+    assert {s.status for s in full.stations} == {"active"}
     assert all(20 <= s.capacity <= 200 for s in full.stations)
     assert sum(1 for s in full.stations if s.four_hour_cities) >= 10
     assert len({s.product_lines for s in full.stations}) > 3
