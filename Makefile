@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo tries the satisfaction-callback loop at once: a callback a minute after a repair is
+# closed, at any hour (production defaults: 1440 minutes, 09:00-20:00); the SERVICEDESK_ variables
+# override them.
+DEMO_CALLBACK_DELAY_MINUTES ?= 1
+DEMO_CALLING_HOURS ?= 00:00-23:59
 
 .PHONY: run test lint format translations clean
 
@@ -20,7 +25,10 @@ run: $(STAMP)
 	$(BIN)/servicedesk demo load --if-empty
 	$(BIN)/servicedesk demo logins
 	@echo "servicedesk is serving on http://$(HOST):$(PORT) (Ctrl+C stops it)"
-	SERVICEDESK_SCHEDULER_IN_PROCESS=1 $(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call servicedesk:create_app
+	SERVICEDESK_SCHEDULER_IN_PROCESS=1 \
+	SERVICEDESK_CALLBACK_DELAY_MINUTES=$${SERVICEDESK_CALLBACK_DELAY_MINUTES:-$(DEMO_CALLBACK_DELAY_MINUTES)} \
+	SERVICEDESK_CALLING_HOURS=$${SERVICEDESK_CALLING_HOURS:-$(DEMO_CALLING_HOURS)} \
+	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call servicedesk:create_app
 
 ## The whole suite (set SERVICEDESK_TEST_DATABASE_URL to run it on PostgreSQL)
 test: $(STAMP)

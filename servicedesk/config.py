@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from servicedesk.callcenter.callback_timing import CallbackPolicy
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CALLING_HOURS = "09:00-20:00"
 TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
@@ -47,22 +49,37 @@ def config_from_env(environ: Mapping[str, str], instance_path: Path) -> dict[str
         "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID"),
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER"),
-        "SERVICEDESK_CALLBACK_DELAY_MINUTES": int(
-            environ.get("SERVICEDESK_CALLBACK_DELAY_MINUTES", "1440")
-        ),
-        "SERVICEDESK_CALLING_HOURS": environ.get(
-            "SERVICEDESK_CALLING_HOURS", DEFAULT_CALLING_HOURS
-        ),
+        **_callback_settings(environ),
         "SERVICEDESK_SCHEDULER_IN_PROCESS": environ.get("SERVICEDESK_SCHEDULER_IN_PROCESS") == "1",
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": public_url.startswith("https://"),
     }
 
 
+def _callback_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The satisfaction-callback settings, checked now: a bad value stops the start with a
+    message naming the variable, instead of failing later when a repair is closed."""
+    policy = CallbackPolicy.from_settings(
+        calling_hours=environ.get("SERVICEDESK_CALLING_HOURS", DEFAULT_CALLING_HOURS),
+        delay_minutes=environ.get("SERVICEDESK_CALLBACK_DELAY_MINUTES", "1440"),
+        max_attempts=environ.get("SERVICEDESK_CALLBACK_ATTEMPTS", "3"),
+        retry_gap_minutes=environ.get("SERVICEDESK_CALLBACK_RETRY_MINUTES", "120"),
+    )
+    return {
+        "SERVICEDESK_CALLING_HOURS": str(policy.hours),
+        "SERVICEDESK_CALLBACK_DELAY_MINUTES": int(policy.delay.total_seconds() // 60),
+        "SERVICEDESK_CALLBACK_ATTEMPTS": policy.max_attempts,
+        "SERVICEDESK_CALLBACK_RETRY_MINUTES": int(policy.retry_gap.total_seconds() // 60),
+    }
+
+
 class BaseConfig:
     """Settings that do not come from the environment."""
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Not pool_pre_ping: its ping is one more database round trip on every request (1 of 6 on
+    # identify). Connections are renewed after 30 minutes instead; one that PostgreSQL dropped
+    # fails one request, which invalidates the pool (see benchmarks/README.md, identify).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 1800}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

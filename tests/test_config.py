@@ -39,6 +39,8 @@ def test_defaults(tmp_path):
     assert config["SERVICEDESK_TIMEZONE"] == "Asia/Shanghai"
     assert config["SERVICEDESK_CALLING_HOURS"] == "09:00-20:00"
     assert config["SERVICEDESK_CALLBACK_DELAY_MINUTES"] == 1440
+    assert config["SERVICEDESK_CALLBACK_ATTEMPTS"] == 3
+    assert config["SERVICEDESK_CALLBACK_RETRY_MINUTES"] == 120
     assert config["SESSION_COOKIE_SECURE"] is False
 
 
@@ -53,3 +55,35 @@ def test_https_public_url_makes_cookies_secure(tmp_path):
     config = config_from_env({"SERVICEDESK_PUBLIC_URL": "https://sd.example.com/"}, tmp_path)
     assert config["SERVICEDESK_PUBLIC_URL"] == "https://sd.example.com"
     assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_callback_settings_come_from_the_environment(tmp_path):
+    config = config_from_env(
+        {
+            "SERVICEDESK_CALLING_HOURS": " 08:30 - 21:00 ",
+            "SERVICEDESK_CALLBACK_DELAY_MINUTES": "90",
+            "SERVICEDESK_CALLBACK_ATTEMPTS": "5",
+            "SERVICEDESK_CALLBACK_RETRY_MINUTES": "30",
+        },
+        tmp_path,
+    )
+    assert config["SERVICEDESK_CALLING_HOURS"] == "08:30-21:00"
+    assert config["SERVICEDESK_CALLBACK_DELAY_MINUTES"] == 90
+    assert config["SERVICEDESK_CALLBACK_ATTEMPTS"] == 5
+    assert config["SERVICEDESK_CALLBACK_RETRY_MINUTES"] == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SERVICEDESK_CALLING_HOURS", "9 to 8"),
+        ("SERVICEDESK_CALLING_HOURS", "20:00-09:00"),
+        ("SERVICEDESK_CALLBACK_DELAY_MINUTES", "a day"),
+        ("SERVICEDESK_CALLBACK_DELAY_MINUTES", "-5"),
+        ("SERVICEDESK_CALLBACK_ATTEMPTS", "0"),
+        ("SERVICEDESK_CALLBACK_RETRY_MINUTES", "2h"),
+    ],
+)
+def test_a_bad_callback_setting_stops_the_start_naming_it(tmp_path, name, value):
+    with pytest.raises(ValueError, match=name):
+        config_from_env({name: value}, tmp_path)

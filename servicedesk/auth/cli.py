@@ -20,13 +20,18 @@ users_cli = AppGroup("users", help="Manage users and API tokens.")
 @click.option("--display-name", default="", help="Full name shown in the UI.")
 @click.option("--language", type=click.Choice(["en", "zh"]), default=None)
 @click.option(
+    "--phone",
+    default=None,
+    help="The agent's desk phone, where taken calls are put through (number or sip:URI).",
+)
+@click.option(
     "--password",
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
     help="Prompted for when not given.",
 )
-def create_command(name, role, station_code, display_name, language, password):
+def create_command(name, role, station_code, display_name, language, phone, password):
     """Create user NAME with a role."""
     try:
         user = create_user(
@@ -36,6 +41,7 @@ def create_command(name, role, station_code, display_name, language, password):
             station_code=station_code,
             display_name=display_name,
             language=language,
+            phone=phone,
         )
     except UserError as exc:
         db.session.rollback()

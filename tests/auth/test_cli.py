@@ -1,3 +1,4 @@
+import pytest
 import sqlalchemy as sa
 
 from servicedesk.auth.models import ApiToken, User, hash_token
@@ -22,6 +23,32 @@ def test_create_users_of_every_role(app, make_station, db):
     assert users["alice"].password_hash != "long enough"
 
 
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("138 0013 8000", "+8613800138000"),
+        ("(010) 6275 1234", "+861062751234"),
+        ("sip:agent-17@pbx.example.com", "sip:agent-17@pbx.example.com"),
+    ],
+)
+def test_an_agents_desk_phone_is_stored_as_it_is_dialled(app, db, given, stored):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "alice",
+            "--role",
+            "agent",
+            "--phone",
+            given,
+            "--password",
+            "long enough",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(User.phone).where(User.username == "alice")) == stored
+
+
 def test_password_is_prompted_when_not_given(app, db):
     result = app.test_cli_runner().invoke(
         args=["users", "create", "alice", "--role", "agent"], input="s3cret-pass\ns3cret-pass\n"
@@ -41,6 +68,8 @@ def test_bad_requests_are_refused_clearly(app, make_station, db):
         (["x", "--role", "agent", "--station", "BJ-01"], "only station users"),
         (["x", "--role", "agent", "--password", "short"], "at least 8"),
         (["x", "--role", "king"], "Invalid value"),
+        (["x", "--role", "agent", "--phone", "not a number"], "neither a phone number"),
+        (["x", "--role", "agent", "--phone", "010-62751234 ext 8"], "without an extension"),
     ]
     for args, message in cases:
         if "--password" not in args:
