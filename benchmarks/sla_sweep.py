@@ -34,25 +34,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 from _common import (
+    NULL,
+    add_database_url,
     benchmark_database_name,
     copy_lines,
+    copy_timestamp,
+    empty_tables,
     ensure_database,
     libpq_params,
+    load_averages,
+    machine,
+    make_app,
+    migrate_and_load_regions,
     reset_sequences,
     say,
     stage,
+    timed,
     write_results,
 )
 
@@ -67,7 +73,6 @@ TIMEZONE = "Asia/Shanghai"
 REGION = "jingjinji"
 STATIONS = 60
 CUSTOMERS = 20_000
-NULL = "\\N"
 EMPTIED = ("customers", "stations", "users", "tickets", "ticket_counters")
 """TRUNCATE ... CASCADE on these empties every table that refers to them as well."""
 
@@ -151,13 +156,6 @@ CLOCK_COLUMNS = [
 ]
 
 
-def timestamp(moment: datetime | None) -> str:
-    """Naive UTC text, as the ``UTCDateTime`` columns store it; ``\\N`` for None."""
-    if moment is None:
-        return NULL
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-
-
 @dataclass
 class Dataset:
     tickets: int
@@ -234,8 +232,8 @@ def ticket_and_clock_lines(
                     NULL if level is None else level,
                     "[]",
                     "",
-                    timestamp(opened),
-                    timestamp(opened),
+                    copy_timestamp(opened),
+                    copy_timestamp(opened),
                 )
             )
             + ticket_suffix
@@ -256,12 +254,12 @@ def ticket_and_clock_lines(
                         target,
                         clock,
                         TIMEZONE,
-                        timestamp(opened),
-                        timestamp(due),
-                        timestamp(due),
-                        timestamp(opened + duration * WARN_FRACTION),
-                        timestamp(met_at),
-                        timestamp(paused_since if met_at is None else None),
+                        copy_timestamp(opened),
+                        copy_timestamp(due),
+                        copy_timestamp(due),
+                        copy_timestamp(opened + duration * WARN_FRACTION),
+                        copy_timestamp(met_at),
+                        copy_timestamp(paused_since if met_at is None else None),
                     )
                 )
                 + "\n"
@@ -274,48 +272,13 @@ def customer_lines(count: int) -> Iterator[str]:
     for customer_id in range(1, count + 1):
         yield (
             f"{customer_id}\tBENCH{customer_id:06d}\tBenchmark customer {customer_id}\tB\t"
-            f"北京\t北京\t\tzh\t{TIMEZONE}\tf\t{timestamp(NOW - timedelta(days=400))}\n"
+            f"北京\t北京\t\tzh\t{TIMEZONE}\tf\t{copy_timestamp(NOW - timedelta(days=400))}\n"
         )
 
 
 def station_lines(count: int) -> Iterator[str]:
     for station_id in range(1, count + 1):
         yield f"{station_id}\tBENCH-{station_id:02d}\tStation {station_id}\t{REGION}\t50\tactive\n"
-
-
-def migrate(database_url: str) -> None:
-    import flask_migrate
-
-    from servicedesk.extensions import db
-    from servicedesk.stations.regions import load_default_regions
-
-    app = make_app(database_url)
-    with app.app_context():
-        flask_migrate.upgrade()
-        load_default_regions()
-        db.session.commit()
-
-
-def make_app(database_url: str):
-    from servicedesk import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": database_url})
-
-
-def empty(database_url: str) -> None:
-    """Empty the tables the benchmark fills (and all that refer to them), where they exist:
-    before migrating, so that a migration never has to deal with the benchmark's rows."""
-    with psycopg.connect(**libpq_params(database_url)) as conn:
-        present = [
-            name
-            for (name,) in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename = ANY(%s)",
-                (list(EMPTIED),),
-            )
-        ]
-        if present:
-            conn.execute(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE")
 
 
 def copy_text(value) -> str:
@@ -398,7 +361,7 @@ def due_counts(conn: psycopg.Connection) -> dict[str, int]:
     breaches, warnings, tickets = conn.execute(
         f"SELECT count(*) FILTER (WHERE {breach}), count(*) FILTER (WHERE {warning}), "
         f"count(DISTINCT ticket_id) FILTER (WHERE ({breach}) OR ({warning})) FROM sla_clocks",
-        {"now": timestamp(NOW)},
+        {"now": copy_timestamp(NOW)},
     ).fetchone()
     return {"due_breaches": breaches, "due_warnings": warnings, "tickets_with_due_clocks": tickets}
 
@@ -450,58 +413,16 @@ def check_outcome(conn: psycopg.Connection) -> dict[str, int]:
     }
 
 
-def backend_cpu_seconds(database_url: str) -> dict[int, float]:
-    """CPU time (user + system) so far of each PostgreSQL backend connected to the benchmark
-    database (by process id), read from ``/proc`` (the server runs on this machine); empty
-    when ``/proc`` cannot tell."""
-    with psycopg.connect(**libpq_params(database_url)) as conn:
-        pids = [
-            pid
-            for (pid,) in conn.execute(
-                "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ]
-    seconds = {}
-    for pid in pids:
-        try:
-            text = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
-
-
-@dataclass
-class Timing:
-    seconds: float
-    python_cpu: float
-    postgres_cpu: float | None
-
-
 def timed_sweep(app, database_url: str, batch_size: int, workers: int):
     from servicedesk.sla.sweep import run_sweep
 
     with app.app_context():
-        postgres_before = backend_cpu_seconds(database_url)
-        python_before = time.process_time()
-        started = time.perf_counter()
-        result = run_sweep(NOW, batch_size=batch_size, workers=workers)
-        seconds = time.perf_counter() - started
-        python_cpu = time.process_time() - python_before
-        postgres_after = backend_cpu_seconds(database_url)
-    postgres_cpu = None
-    if postgres_after:
-        postgres_cpu = sum(
-            cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items()
-        )
-    return result, Timing(seconds, python_cpu, postgres_cpu)
+        return timed(database_url, lambda: run_sweep(NOW, batch_size=batch_size, workers=workers))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    add_database_url(parser, DEFAULT_URL, help="a database of its own (never 'test')")
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument(
@@ -525,9 +446,9 @@ def main() -> None:
     say(f"database {benchmark_database_name(args.database_url)}")
     if ensure_database(args.database_url):
         say("  created")
-    empty(args.database_url)
+    empty_tables(args.database_url, EMPTIED)
     with stage("migrate"):
-        migrate(args.database_url)
+        migrate_and_load_regions(args.database_url)
     dataset = load(args.database_url, args.tickets, args.scenario, args.seed)
     with psycopg.connect(**libpq_params(args.database_url)) as conn:
         due = due_counts(conn)
@@ -542,7 +463,7 @@ def main() -> None:
     )
 
     app = make_app(args.database_url)
-    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load_before = load_averages()
     if args.explain:
         for kind, plan in claim_plans(app).items():
             say(f"claim plan ({kind}):\n{plan}")
@@ -588,7 +509,7 @@ def main() -> None:
         "sla_sweep",
         {
             "database": benchmark_database_name(args.database_url),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "machine": machine(),
             "now": NOW.isoformat(),
             "scenario": dataset.scenario,
             "tickets": dataset.tickets,
