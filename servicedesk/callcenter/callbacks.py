@@ -35,6 +35,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.dialects import postgresql, sqlite
 
+from servicedesk.auth.models import User
 from servicedesk.callcenter.callback_timing import CallbackPolicy, first_call_at, retry_at
 from servicedesk.callcenter.models import (
     Callback,
@@ -360,7 +361,7 @@ def notify_callback_failed(
     )
 
 
-def _follow_up_texts(repair: Ticket, answers: Mapping[str, int], language: str) -> tuple[str, str]:
+def follow_up_texts(repair: Ticket, answers: Mapping[str, int], language: str) -> tuple[str, str]:
     with force_locale(language):
         summary = gettext(
             "Satisfaction callback follow-up to repair %(number)s", number=repair.number
@@ -386,7 +387,7 @@ def open_follow_up(callback: Callback, *, now: datetime) -> Ticket:
     repair = db.session.get(Ticket, callback.ticket_id)
     customer = db.session.get(Customer, callback.customer_id)
     answers = answers_of(callback)
-    summary, description = _follow_up_texts(repair, answers, customer.language)
+    summary, description = follow_up_texts(repair, answers, customer.language)
     complaint = open_ticket(
         None,
         customer,
@@ -472,7 +473,7 @@ def _action_reason(reason: str | None) -> str:
 
 
 def _callback_event(
-    actor: Any, callback: Callback, action: str, reason: str, data: dict[str, Any], now: datetime
+    actor: User, callback: Callback, action: str, reason: str, data: dict[str, Any], now: datetime
 ) -> TicketEvent:
     event = TicketEvent(
         ticket_id=callback.ticket_id,
@@ -486,7 +487,7 @@ def _callback_event(
     return event
 
 
-def cancel_callback(actor: Any, callback: Callback, *, reason: str, now: datetime) -> TicketEvent:
+def cancel_callback(actor: User, callback: Callback, *, reason: str, now: datetime) -> TicketEvent:
     """A supervisor cancels a ``scheduled`` callback (nobody will be called): the callback
     becomes ``cancelled`` and the repair gets a ``callback_cancelled`` event with the reason.
     Refused (:class:`CallbackActionError`) without a reason or for any other status."""
@@ -509,7 +510,9 @@ def cancel_callback(actor: Any, callback: Callback, *, reason: str, now: datetim
     return event
 
 
-def call_callback_now(actor: Any, callback: Callback, *, reason: str, now: datetime) -> TicketEvent:
+def call_callback_now(
+    actor: User, callback: Callback, *, reason: str, now: datetime
+) -> TicketEvent:
     """A supervisor brings a ``scheduled`` callback forward: ``due_at`` becomes ``now``, so
     the next sweep places it (calling hours are the supervisor's call then). The repair gets
     a ``callback_called_now`` event with the reason and the time it was due. Refused for a
@@ -563,7 +566,7 @@ def do_not_call_entries(customer_id: int) -> list[DoNotCallNumber]:
     )
 
 
-def add_do_not_call(actor: Any, customer: Customer, *, now: datetime) -> int:
+def add_do_not_call(actor: User, customer: Customer, *, now: datetime) -> int:
     """The caller asks never to be called for surveys: the customer is marked do-not-call,
     each of its numbers goes on the list (``requested``, by ``actor``; a number already there
     keeps its entry) and its ``scheduled`` callbacks stop. Returns how many numbers were added.
@@ -602,7 +605,7 @@ def add_do_not_call(actor: Any, customer: Customer, *, now: datetime) -> int:
 
 
 def remove_do_not_call(
-    actor: Any, customer: Customer, e164: str | None, *, reason: str, now: datetime
+    actor: User, customer: Customer, e164: str | None, *, reason: str, now: datetime
 ) -> None:
     """The customer asked to be called again: the number ``e164`` (one of the customer's
     entries, see :func:`do_not_call_entries`) leaves the list and the customer is no longer

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from servicedesk.auth.models import User
-from servicedesk.callcenter.callbacks import _follow_up_texts
+from servicedesk.callcenter.callbacks import follow_up_texts
 from servicedesk.callcenter.models import (
     Call,
     Callback,
@@ -651,7 +651,7 @@ def _write_follow_up_texts(complaint: TicketSpec, repair_number: str, language: 
     """The summary and description a callback's follow-up complaint is opened with, in the
     customer's language (the texts :func:`servicedesk.callcenter.callbacks.open_follow_up`
     writes), also on its creation event."""
-    summary, description = _follow_up_texts(
+    summary, description = follow_up_texts(
         _Numbered(repair_number), complaint.follow_up_answers, language
     )
     complaint.summary = summary[:SUMMARY_MAX]

@@ -525,7 +525,7 @@ class ComplianceReport:
     """Code None for tickets not dispatched to a station."""
 
 
-def _outcomes(now: datetime):
+def target_outcomes(now: datetime):
     """SQL conditions for a target met on time and a target breached (see :func:`compliance`)."""
     at = _at(now)
     met = sa.and_(SlaClock.met_at.is_not(None), SlaClock.met_at <= SlaClock.due_at)
@@ -559,7 +559,7 @@ def compliance(period: Period, *, now: datetime) -> ComplianceReport:
     percentage. One grouped query; the groups are summed up per target, service level, region
     and station.
     """
-    met, breached = _outcomes(now)
+    met, breached = target_outcomes(now)
     region, join_places = _ticket_places()
     statement = join_places(
         sa.select(

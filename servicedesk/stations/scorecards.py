@@ -31,7 +31,7 @@ from servicedesk.callcenter.models import Callback, SurveyAnswer
 from servicedesk.core.db import db
 from servicedesk.notifications.models import Notification
 from servicedesk.sla.models import SlaClock
-from servicedesk.sla.reports import _outcomes as sla_outcomes
+from servicedesk.sla.reports import target_outcomes as sla_outcomes
 from servicedesk.stations.models import Station, StationChange
 from servicedesk.stations.scorecard import (
     AUTOMATIC_PROBATION_REASON,
