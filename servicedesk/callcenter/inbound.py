@@ -47,6 +47,8 @@ TAKE_TRIES = 10
 """How many waiting calls "take the next call" tries to claim before giving up."""
 HOLD_PAUSE_SECONDS = 20
 """Silence between the position announcements while a caller waits."""
+AGENT_ANSWERED = frozenset({"completed", "answered"})
+"""``DialCallStatus`` values of a dial the agent's phone answered."""
 
 
 # --- The ringing call ------------------------------------------------------------------------
@@ -153,6 +155,41 @@ def record_call_status(call_sid: str, twilio_status: str, *, now: datetime) -> C
     return call
 
 
+def after_agent_dial(call_sid: str, dial_status: str) -> Call | None:
+    """The dial to the agent's phone ended (``DialCallStatus``); ``None`` for an unknown sid.
+
+    Unless the agent answered (``completed``, ``answered``), the call goes back to its queue for
+    the next agent (a conditional UPDATE of a ``connected`` call: a repeated request, or a
+    caller who has hung up meanwhile, changes nothing)."""
+    call = _call_by_sid(call_sid)
+    if call is None:
+        return None
+    if dial_status not in AGENT_ANSWERED:
+        db.session.execute(
+            sa.update(Call)
+            .where(Call.id == call.id, Call.status == "connected")
+            .values(status="queued", agent_id=None, answered_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(call)
+    return call
+
+
+def back_in_queue_twiml(call: Call) -> VoiceResponse:
+    """The caller whose agent did not answer hears so and waits in the queue again."""
+    response = VoiceResponse()
+    for language in _languages_of(call, greeting_languages([])):
+        with force_locale(language):
+            text = _("The agent could not take your call. Please hold for the next agent.")
+        response.say(text, language=say_language(language))
+    response.enqueue(
+        call.queue or "general",
+        wait_url=public_url(url_for("twilio.incoming_wait")),
+        wait_url_method="POST",
+    )
+    return response
+
+
 def wait_twiml(call: Call | None, position: int | None) -> VoiceResponse:
     """What a waiting caller hears between the silences: the place in the queue."""
     response = VoiceResponse()
@@ -202,6 +239,23 @@ def incoming_status():
         abort(404)
     db.session.commit()
     return twiml(VoiceResponse())
+
+
+@bp.route("/voice/incoming/dialled", methods=["POST"])
+@twilio_signed
+def incoming_dialled():
+    """The ``action`` of the dial to the agent's phone: hang up after a conversation, or put
+    the caller back in the queue when the agent's phone was busy or not answered."""
+    dial_status = request.form.get("DialCallStatus", "").strip()
+    call = after_agent_dial(_call_sid_or_400(), dial_status)
+    if call is None:
+        abort(404)
+    db.session.commit()
+    if call.status == "queued":
+        return twiml(back_in_queue_twiml(call))
+    response = VoiceResponse()
+    response.hangup()
+    return twiml(response)
 
 
 @bp.route("/voice/incoming/wait", methods=["POST"])
@@ -356,7 +410,11 @@ def take_call(agent: User, *, now: datetime, call_id: int | None = None) -> Take
         raise CallNotTaken("unknown")
     put_through = bool(agent.phone and call.twilio_sid)
     if put_through:
-        get_line().connect_to_agent(call.twilio_sid, agent.phone)
+        get_line().connect_to_agent(
+            call.twilio_sid,
+            agent.phone,
+            after_dial=public_url(url_for("twilio.incoming_dialled")),
+        )
     return TakenCall(call=call, put_through=put_through)
 
 

@@ -19,13 +19,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from twilio.twiml.voice_response import VoiceResponse
 
 from servicedesk.callcenter.models import SimulatedCall
 from servicedesk.callcenter.telephony import (
     OutboundCall,
     PermanentTelephonyError,
     PlacedCall,
+    agent_dial,
 )
 from servicedesk.core.db import db, utcnow
 
@@ -129,12 +129,13 @@ class SimulatedLine:
             ).first()
         return PlacedCall(sid=row.sid, status=row.status) if row else None
 
-    def connect_to_agent(self, call_sid: str, agent_number: str) -> None:
+    def connect_to_agent(
+        self, call_sid: str, agent_number: str, *, after_dial: str | None = None
+    ) -> None:
         """Record on the inbound call that it was put through to ``agent_number`` (TwiML
         ``<Dial>``, shown on the simulator page). Refused like Twilio refuses it: unknown
         sid (20404), call already over (21220)."""
-        response = VoiceResponse()
-        response.dial(agent_number)
+        response = agent_dial(agent_number, after_dial)
         with provider_connection() as connection:
             row = connection.execute(
                 sa.select(calls_table.c.status, calls_table.c.transcript).where(

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flask import current_app
+from twilio.twiml.voice_response import VoiceResponse
 
 LINE_EXTENSION = "servicedesk_line"
 TWILIO_LINE_EXTENSION = "servicedesk_twilio_line"
@@ -84,10 +85,30 @@ class Line(Protocol):
         token). ``None`` when there is none."""
         ...
 
-    def connect_to_agent(self, call_sid: str, agent_number: str) -> None:
+    def connect_to_agent(
+        self, call_sid: str, agent_number: str, *, after_dial: str | None = None
+    ) -> None:
         """Put a queued inbound call through to the agent's phone (Twilio: update the call
-        with TwiML ``<Dial>agent_number</Dial>``)."""
+        with the TwiML of :func:`agent_dial`); ``after_dial`` is the URL asked when the dial
+        ends, e.g. unanswered."""
         ...
+
+
+AGENT_RING_SECONDS = 20
+"""How long an agent's phone rings before the caller goes back to the queue."""
+
+
+def agent_dial(agent_number: str, after_dial: str | None) -> VoiceResponse:
+    """TwiML that puts a call through to an agent's phone (a number or a ``sip:`` URI); when
+    ``after_dial`` is given, Twilio POSTs the dial's outcome (``DialCallStatus``) there."""
+    response = VoiceResponse()
+    options = {"action": after_dial, "method": "POST"} if after_dial else {}
+    if agent_number.lower().startswith(("sip:", "sips:")):
+        dial = response.dial(timeout=AGENT_RING_SECONDS, **options)
+        dial.sip(agent_number)
+    else:
+        response.dial(agent_number, timeout=AGENT_RING_SECONDS, **options)
+    return response
 
 
 def get_line() -> Line:

@@ -20,7 +20,6 @@ from twilio.base.exceptions import TwilioException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from twilio.twiml.voice_response import VoiceResponse
 
 from servicedesk.callcenter.telephony import (
     OutboundCall,
@@ -28,6 +27,7 @@ from servicedesk.callcenter.telephony import (
     PlacedCall,
     TelephonyError,
     TransientTelephonyError,
+    agent_dial,
 )
 
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
@@ -118,7 +118,8 @@ class TwilioLine:
         earliest = min(placed, key=lambda call: call.date_created)
         return PlacedCall(sid=earliest.sid, status=earliest.status or "queued")
 
-    def connect_to_agent(self, call_sid: str, agent_number: str) -> None:
-        response = VoiceResponse()
-        response.dial(agent_number)
+    def connect_to_agent(
+        self, call_sid: str, agent_number: str, *, after_dial: str | None = None
+    ) -> None:
+        response = agent_dial(agent_number, after_dial)
         _calling(lambda: self.client.calls(call_sid).update(twiml=str(response)))

@@ -38,12 +38,16 @@ class FakeLine:
 
     def __init__(self) -> None:
         self.connected: list[tuple[str, str]] = []
+        self.after_dial: list[str | None] = []
         self.error: Exception | None = None
 
-    def connect_to_agent(self, call_sid: str, agent_number: str) -> None:
+    def connect_to_agent(
+        self, call_sid: str, agent_number: str, *, after_dial: str | None = None
+    ) -> None:
         if self.error is not None:
             raise self.error
         self.connected.append((call_sid, agent_number))
+        self.after_dial.append(after_dial)
 
 
 @pytest.fixture(autouse=True)
@@ -404,6 +408,68 @@ def test_station_users_cannot_see_or_take_calls(
 
 
 # --- taking a call ----------------------------------------------------------------------------
+
+
+def dialled(client, sid, dial_status):
+    data = {"CallSid": sid, "DialCallStatus": dial_status, "CallStatus": "in-progress"}
+    return twilio_post(client, "/twilio/voice/incoming/dialled", data)
+
+
+def test_the_agents_phone_is_dialled_with_an_action_for_the_outcome(
+    client, signed_in, customer, line, db
+):
+    ring(client)
+    client.post("/agent/calls/take")
+    assert line.after_dial == [f"{PUBLIC_URL}/twilio/voice/incoming/dialled"]
+
+
+@pytest.mark.parametrize("dial_status", ["no-answer", "busy", "failed", "canceled"])
+def test_an_agent_phone_that_does_not_answer_puts_the_caller_back_in_the_queue(
+    client, signed_in, key_account, line, db, dial_status
+):
+    ring(client, from_="010 6666 8888")
+    client.post("/agent/calls/take")
+    root = twiml(dialled(client, "CA0001", dial_status))
+    assert [(verb.tag, verb.get("language")) for verb in root] == [
+        ("Say", "zh-CN"),
+        ("Enqueue", None),
+    ]
+    assert root.find("Enqueue").text == "vip"
+    (call,) = calls(db)
+    assert (call.status, call.agent_id, call.answered_at) == ("queued", None, None)
+    assert key_account.name in page(client.get("/agent/calls/waiting"))
+    twiml(dialled(client, "CA0001", dial_status))  # Twilio retrying changes nothing
+    assert calls(db)[0].status == "queued"
+
+
+@pytest.mark.parametrize("dial_status", ["completed", "answered"])
+def test_after_a_conversation_with_the_agent_the_call_hangs_up(
+    client, signed_in, customer, line, db, dial_status
+):
+    ring(client)
+    client.post("/agent/calls/take")
+    root = twiml(dialled(client, "CA0001", dial_status))
+    assert [verb.tag for verb in root] == ["Hangup"]
+    (call,) = calls(db)
+    assert (call.status, call.agent_id) == ("connected", signed_in.id)
+
+
+def test_the_dial_outcome_of_a_caller_who_hung_up_changes_nothing(
+    client, signed_in, customer, line, db
+):
+    ring(client)
+    client.post("/agent/calls/take")
+    status(client, "CA0001", "completed")
+    twiml(dialled(client, "CA0001", "no-answer"))
+    assert calls(db)[0].status == "ended"
+
+
+def test_the_dial_outcome_needs_a_signature_and_a_known_call(client, db):
+    data = {"CallSid": "CA-nobody", "DialCallStatus": "no-answer"}
+    path = "/twilio/voice/incoming/dialled"
+    assert twilio_post(client, path, data, signature="forged").status_code == 403
+    assert twilio_post(client, path, data).status_code == 404
+    assert twilio_post(client, path, {"DialCallStatus": "busy"}).status_code == 400
 
 
 def test_taking_a_call_pops_the_card_with_the_call_linked(

@@ -158,7 +158,7 @@ def test_connect_to_agent_records_the_dial_on_the_inbound_call(db, line):
 
     [call] = stored(db, sid=sid)
     assert call.status == "in-progress"
-    assert "<Dial>+8613900139000</Dial>" in call.twiml
+    assert '<Dial timeout="20">+8613900139000</Dial>' in call.twiml
     assert [(entry["kind"], entry["text"]) for entry in call.transcript] == [
         ("say", "Please hold"),
         ("dial", "+8613900139000"),

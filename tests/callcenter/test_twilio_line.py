@@ -269,8 +269,34 @@ def test_connect_to_agent_updates_the_call_with_a_dial(line, http):
     assert (sent.method, sent.uri) == ("POST", CALLS_URI.replace(".json", f"/{CALL_SID}.json"))
     assert sent.data == {
         "Twiml": '<?xml version="1.0" encoding="UTF-8"?>'
-        "<Response><Dial>+8613900139000</Dial></Response>"
+        '<Response><Dial timeout="20">+8613900139000</Dial></Response>'
     }
+
+
+@pytest.mark.parametrize(
+    ("agent_phone", "dial"),
+    [
+        (
+            "+8613900139000",
+            '<Dial action="https://sd.example/after" method="POST" timeout="20">'
+            "+8613900139000</Dial>",
+        ),
+        (
+            "sip:agent-17@pbx.example.com",
+            '<Dial action="https://sd.example/after" method="POST" timeout="20">'
+            "<Sip>sip:agent-17@pbx.example.com</Sip></Dial>",
+        ),
+    ],
+)
+def test_connect_to_agent_asks_for_the_dials_outcome(line, http, agent_phone, dial):
+    http.answers.append(Response(200, json.dumps(call_json(status="in-progress"))))
+
+    line.connect_to_agent(CALL_SID, agent_phone, after_dial="https://sd.example/after")
+
+    [sent] = http.sent
+    assert sent.data["Twiml"] == (
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{dial}</Response>'
+    )
 
 
 def test_connect_to_agent_on_an_ended_call_is_permanent(line, http):
