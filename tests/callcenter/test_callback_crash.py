@@ -28,7 +28,7 @@ from servicedesk.tickets.models import Ticket
 
 SWEEPER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, sys, threading, time
     from datetime import datetime, timedelta
 
     from servicedesk import create_app
@@ -39,17 +39,27 @@ SWEEPER = textwrap.dedent(
     database_url, pause, batch_size, later_seconds = sys.argv[1:5]
 
 
+    output = threading.Lock()
+
+
+    def say(*words):
+        '''One whole line at a time: the job's sweeper threads print side by side.'''
+        with output:
+            sys.stdout.write(" ".join(str(word) for word in words) + "\\n")
+            sys.stdout.flush()
+
+
     class PausingLine(SimulatedLine):
         '''The simulated line; ``pause`` stops the process for good just before the first
         calls are placed ("before") or just after, before anything is recorded ("after").'''
 
         def place_calls(self, calls):
             if pause == "before":
-                print("PAUSED", len(calls), flush=True)
+                say("PAUSED", len(calls))
                 time.sleep(3600)
             placed = super().place_calls(calls)
             if pause == "after":
-                print("PAUSED", len(calls), flush=True)
+                say("PAUSED", len(calls))
                 time.sleep(3600)
             return placed
 
@@ -67,9 +77,9 @@ SWEEPER = textwrap.dedent(
     )
     app.extensions["servicedesk_line"] = PausingLine()
     (job,) = [job for job in JOBS if job.id == "callbacks"]
-    print("STARTED", flush=True)
+    say("STARTED")
     run = run_job(app, job, now=utcnow() + timedelta(seconds=float(later_seconds)))
-    print("RESULT", json.dumps(dict(run.counts) if run.ok else None), flush=True)
+    say("RESULT", json.dumps(dict(run.counts) if run.ok else None))
     """
 )
 
