@@ -7,6 +7,7 @@ another one (CI runs the suite a second time on PostgreSQL that way).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -267,3 +268,23 @@ def login(client, db):
         return response
 
     return do
+
+
+@pytest.fixture
+def count_statements(db):
+    """A context manager collecting the SQL statements run inside it."""
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(connection, cursor, statement, *args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

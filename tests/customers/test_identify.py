@@ -1,8 +1,6 @@
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from servicedesk.customers.identify import (
     MAX_MATCHES,
@@ -114,26 +112,6 @@ def test_today_is_the_customers_local_date(customer, make_asset):
     [card] = identify(now=late_evening_utc, q="C0001")
     assert card.today == date(2026, 11, 21)
     assert card.assets[0].service_level.level == "billable"
-
-
-@pytest.fixture
-def count_statements(db):
-    """A context manager collecting the SQL statements run inside it."""
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(connection, cursor, statement, *args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
-
-    return counting
 
 
 def test_a_card_takes_three_statements_whatever_its_size(

@@ -116,6 +116,22 @@ def test_agent_finds_caller_by_phone_and_opens_a_covered_repair(
     page.close()
 
 
+def ring(db, sid: str, caller: str) -> None:
+    """The phone rings: the provider's call and the webhook's record of it (in this process;
+    the browser's server is another application on the same database)."""
+    db.session.add(
+        SimulatedCall(
+            sid=sid,
+            direction="inbound",
+            to_number="+864008001234",
+            from_number=caller,
+            status="in-progress",
+        )
+    )
+    record_incoming(sid, caller, now=utcnow())
+    db.session.commit()
+
+
 def test_an_incoming_call_appears_and_pops_the_card_by_alt_a_or_when_ready(
     chromium, live_server, make_customer, make_user, db
 ):
@@ -133,19 +149,7 @@ def test_an_incoming_call_appears_and_pops_the_card_by_alt_a_or_when_ready(
     page.wait_for_url(f"{live_server}/agent/**")
     assert "No calls waiting." in page.inner_text("[data-incoming]")
 
-    # The phone rings: the provider's call and the webhook's record of it (in this process;
-    # the browser's server is another application on the same database).
-    db.session.add(
-        SimulatedCall(
-            sid="CA-E2E",
-            direction="inbound",
-            to_number="+864008001234",
-            from_number="+8613800138000",
-            status="in-progress",
-        )
-    )
-    record_incoming("CA-E2E", "+8613800138000", now=utcnow())
-    db.session.commit()
+    ring(db, "CA-E2E", "+8613800138000")
     rang = time.monotonic()
     page.wait_for_selector("[data-waiting-call]", timeout=2_000)
     assert time.monotonic() - rang < 2
@@ -167,17 +171,7 @@ def test_an_incoming_call_appears_and_pops_the_card_by_alt_a_or_when_ready(
     page.wait_for_url(f"{live_server}/agent/")
     page.check("[data-auto-take]")
     other = make_customer("C0002", name="上海星河贸易有限公司", phones=("021 6888 1234",))
-    db.session.add(
-        SimulatedCall(
-            sid="CA-E2E-2",
-            direction="inbound",
-            to_number="+864008001234",
-            from_number="+862168881234",
-            status="in-progress",
-        )
-    )
-    record_incoming("CA-E2E-2", "+862168881234", now=utcnow())
-    db.session.commit()
+    ring(db, "CA-E2E-2", "+862168881234")
     rang = time.monotonic()
     page.wait_for_selector("#customer-heading", timeout=3_000)
     assert time.monotonic() - rang < 2  # the card pops within two seconds of the ring

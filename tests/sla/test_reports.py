@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,26 +34,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def sh(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def count_queries(db):
-    """A context manager collecting the SQL statements run inside it."""
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(connection, cursor, statement, *args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
-
-    return counting
 
 
 @pytest.fixture
@@ -264,7 +243,7 @@ def test_board_refuses_unknown_filters(db, places, filters, field):
     assert raised.value.field == field
 
 
-def test_board_and_clock_loading_use_a_fixed_number_of_queries(db, places, count_queries):
+def test_board_and_clock_loading_use_a_fixed_number_of_queries(db, places, count_statements):
     """No query per ticket: the board and the clocks of a listed page are loaded in bulk."""
     bj1 = places["BJ-01"]
 
@@ -279,11 +258,11 @@ def test_board_and_clock_loading_use_a_fixed_number_of_queries(db, places, count
         db.session.commit()
 
     def measure() -> tuple[int, int]:
-        with count_queries() as board_queries:
+        with count_statements() as board_queries:
             sla_board(BoardFilters(), now=NOW)
         db.session.expire_all()
         tickets = db.session.scalars(sa.select(Ticket)).all()
-        with count_queries() as clock_queries:
+        with count_statements() as clock_queries:
             for ticket in tickets:
                 ticket_standings(ticket, NOW)
         return len(board_queries), len(clock_queries)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -28,24 +27,6 @@ def clock(monkeypatch, now):
 
     monkeypatch.setattr("servicedesk.sla.views.utcnow", lambda: Clock.at)
     return Clock
-
-
-@pytest.fixture
-def count_queries(db):
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(connection, cursor, statement, *args):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
-
-    return counting
 
 
 @pytest.fixture
@@ -188,7 +169,7 @@ def test_chinese_ticket_page(client, login, make_user, open_repair, clock, now):
 
 
 def test_station_queue_shows_the_next_target_of_open_tickets_only(
-    client, db, login, make_user, open_repair, clock, now, count_queries
+    client, db, login, make_user, open_repair, clock, now, count_statements
 ):
     tickets = [open_repair(now) for _ in range(3)]
     closed = db.session.get(Ticket, tickets[2].id)
@@ -199,7 +180,7 @@ def test_station_queue_shows_the_next_target_of_open_tickets_only(
     clock.at = now + 3.5 * H
 
     db.session.expire_all()
-    with count_queries() as few:
+    with count_statements() as few:
         html = page(client.get("/tickets/station"))
     assert html.count('class="sla-compact sla-at-risk"') == 2
     assert html.count("30 min left") == 2
@@ -207,7 +188,7 @@ def test_station_queue_shows_the_next_target_of_open_tickets_only(
     for _ in range(6):
         open_repair(now)
     db.session.expire_all()
-    with count_queries() as many:
+    with count_statements() as many:
         html = page(client.get("/tickets/station"))
     assert html.count('class="sla-compact sla-at-risk"') == 8
     assert len(many) == len(few)
