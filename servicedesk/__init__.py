@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from servicedesk.dispatch.views import bp as dispatch_bp
     from servicedesk.errors import init_errors
     from servicedesk.notifications.views import bp as notifications_bp
+    from servicedesk.security_headers import init_security_headers
     from servicedesk.sla.views import bp as sla_bp
     from servicedesk.stations.views import bp as stations_bp
     from servicedesk.tickets.views import bp as tickets_bp
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(twilio_bp)
     init_api(app)
     init_errors(app)
+    init_security_headers(app)
 
 
 def _register_commands(app: Flask) -> None:

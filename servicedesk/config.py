@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def config_from_env(environ: Mapping[str, str], instance_path: Path) -> dict[str
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER"),
         **_callback_settings(environ),
+        **_access_settings(environ),
         "SERVICEDESK_SCHEDULER_IN_PROCESS": environ.get("SERVICEDESK_SCHEDULER_IN_PROCESS") == "1",
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": public_url.startswith("https://"),
@@ -73,6 +75,24 @@ def _callback_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = environ.get(name, "").strip() or str(default)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _access_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """API token lifetime in days; failed sign-ins from one address before it is throttled
+    (raise it when many people sign in from behind one address)."""
+    return {
+        "SERVICEDESK_TOKEN_DAYS": _positive_int(environ, "SERVICEDESK_TOKEN_DAYS", 365),
+        "SERVICEDESK_LOGIN_ADDRESS_FAILURES": _positive_int(
+            environ, "SERVICEDESK_LOGIN_ADDRESS_FAILURES", 5
+        ),
+    }
+
+
 class BaseConfig:
     """Settings that do not come from the environment."""
 
@@ -84,6 +104,9 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Each remember-me cookie carries the key of one sign-in (auth.models.LoginSession), which
+    # lasts as long and ends on sign-out, password change and deactivation.
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"

@@ -53,6 +53,9 @@ ALLOWED_IMPORTS = {
     "servicedesk.callcenter.survey": {
         "__future__", "collections.abc", "dataclasses", "typing", "servicedesk.warranty.coverage",
     },
+    "servicedesk.auth.rules": {
+        "__future__", "collections.abc", "dataclasses", "datetime", "math",
+    },
 }  # fmt: skip
 
 MESSAGE_MODULES = [

@@ -1,4 +1,7 @@
-"""Users with a role, and their API tokens (only a hash of each token is stored)."""
+"""Users with a role, their signed-in sessions, their API tokens, and failed sign-ins.
+
+Only hashes of session keys and API tokens are stored.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +43,9 @@ class User(UserMixin, db.Model):
 
     station = relationship("Station")
 
+    session_key = None
+    """The key (str) of the sign-in this object was loaded for; not stored, see get_id."""
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
@@ -53,6 +59,12 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
+    def get_id(self) -> str | None:
+        """What Flask-Login keeps in the session and the remember-me cookie: the key of this
+        sign-in (a :class:`LoginSession`), never the user's id, so that ending the sign-in row
+        makes every copy of either cookie worthless."""
+        return self.session_key
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -65,6 +77,51 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the token was last used, to within a few minutes (see services.LAST_USED_PRECISION)."""
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One sign-in on the web: the session cookie and the remember-me cookie carry its key.
+
+    It ends (``ended_at``) on sign-out, on a password change and on deactivation; an ended or
+    expired sign-in loads nobody, whatever cookie is presented.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+LOGIN_FAILURE_SCOPES = ("account", "address")
+
+
+class LoginFailure(db.Model):
+    """A failed sign-in, counted per account (the name typed) and per client address.
+
+    Kept in the database so that every web process sees the same counts; rows older than the
+    throttling window are deleted as new failures come in.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        check_in("scope", LOGIN_FAILURE_SCOPES),
+        sa.Index("ix_login_failures_scope_key_at", "scope", "key", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(10))
+    key: Mapped[str] = mapped_column(sa.String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import gettext, refresh
+from flask_babel import gettext, ngettext, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from servicedesk.auth.forms import LoginForm
 from servicedesk.auth.models import User
+from servicedesk.auth.services import end_login_session, sign_in, user_for_session
 from servicedesk.core.db import db
 from servicedesk.extensions import login_manager
 from servicedesk.warranty.coverage import N_
@@ -33,8 +35,10 @@ login_manager.localize_callback = gettext
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_key: str) -> User | None:
+    """The user of the sign-in whose key the session (or remember-me) cookie carries, while
+    that sign-in has not ended (sign-out, password change, deactivation) or expired."""
+    return user_for_session(session_key)
 
 
 def home_for(user: User) -> str:
@@ -44,9 +48,12 @@ def home_for(user: User) -> str:
 
 
 @bp.before_app_request
-def choose_locale_afresh() -> None:
-    """Pick the language again for each request, even when requests share an app context
-    (as the test client's do), so that a switch or a browser preference takes effect."""
+def choose_user_and_locale_afresh() -> None:
+    """Load the user and pick the language again for each request, even when requests share
+    an app context (as the test client's do): Flask-Login keeps the user in ``g``, and a
+    user of an earlier request (another terminal's, or a sign-in that has ended since) must
+    never carry over."""
+    g.pop("_login_user", None)
     refresh()
 
 
@@ -63,21 +70,46 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(sa.select(User).where(User.username == form.username.data.strip()))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        attempt = sign_in(
+            form.username.data,
+            form.password.data,
+            address=request.remote_addr,
+            remember=form.remember.data,
+        )
+        db.session.commit()
+        if not attempt.throttle.allowed:
+            return _too_many_attempts(form, attempt.throttle.retry_after)
+        if attempt.user is None:
             flash(_("Unknown user name or wrong password."), "error")
             return render_template("auth/login.html", form=form), 401
-        login_user(user, remember=form.remember.data)
+        login_user(attempt.user, remember=form.remember.data)
         target = request.args.get("next", "")
         if not _is_local(target):
-            target = home_for(user)
+            target = home_for(attempt.user)
         return redirect(target)
     return render_template("auth/login.html", form=form)
+
+
+def _too_many_attempts(form: LoginForm, retry_after: int):
+    minutes = math.ceil(retry_after / 60)
+    flash(
+        ngettext(
+            "Too many failed sign-ins. Try again in %(num)d minute.",
+            "Too many failed sign-ins. Try again in %(num)d minutes.",
+            minutes,
+        ),
+        "error",
+    )
+    response = current_app.make_response((render_template("auth/login.html", form=form), 429))
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    end_login_session(current_user.session_key)
+    db.session.commit()
     logout_user()
     flash(_("Signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -254,6 +254,9 @@ def test_identify_reads_outside_a_transaction(client, db, agent, caller, bearer)
     """No BEGIN and ROLLBACK round trips: every statement runs in autocommit mode."""
     headers = bearer(agent)
     db.session.commit()
+    # A token's first use is written down (in a transaction of its own, then at most every
+    # few minutes): counted here is a request with a token in use.
+    identify(client, headers, serial="PF3ABC12")
     levels: list[str | None] = []
 
     def record(connection, cursor, statement, *args):
