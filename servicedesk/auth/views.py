@@ -100,9 +100,8 @@ def _too_many_attempts(form: LoginForm, retry_after: int):
         ),
         "error",
     )
-    response = current_app.make_response((render_template("auth/login.html", form=form), 429))
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+    headers = {"Retry-After": str(retry_after)}
+    return render_template("auth/login.html", form=form), 429, headers
 
 
 @bp.route("/logout", methods=["POST"])
